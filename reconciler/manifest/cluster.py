@@ -1,0 +1,88 @@
+"""The `Cluster` document: the two nodes, the networks between them, and how they arbitrate."""
+
+from datetime import timedelta
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, IPvAnyAddress, IPvAnyNetwork, model_validator
+
+from reconciler.manifest.common import API_VERSION, Bool, Metadata, Model, Port
+from reconciler.manifest.names import AbsolutePath, Argv, InterfaceName, Name, NodeName
+from reconciler.manifest.units import Duration
+
+IPAddress = IPvAnyAddress
+IPNetwork = IPvAnyNetwork
+
+DEFAULT_HEARTBEAT_PORT = 7405
+
+
+class Node(Model):
+    name: NodeName = Field(description="The node's host name, as `uname -n` prints it.")
+    addresses: dict[Name, IPAddress] = Field(
+        description="This node's address on each cluster network, by network name."
+    )
+
+
+class Network(Model):
+    name: Name
+    subnet: IPNetwork = Field(description="The network's subnet, e.g. 192.168.1.0/24; gives the prefix.")
+    interfaces: dict[NodeName, InterfaceName] = Field(
+        description="The interface that carries this network on each node."
+    )
+    heartbeat: Bool = Field(default=True, description="Whether the agents exchange heartbeats on it.")
+
+
+class PingTieBreaker(Model):
+    type: Literal["ping"]
+    address: IPAddress
+
+
+class TcpTieBreaker(Model):
+    type: Literal["tcp"]
+    address: IPAddress
+    port: Port
+
+
+TieBreaker = Annotated[PingTieBreaker | TcpTieBreaker, Field(discriminator="type")]
+
+
+class Fencing(Model):
+    command: Argv = Field(description="Run with the peer's node name appended; exit 0 means fenced.")
+    timeout: Duration = timedelta(seconds=30)
+
+
+class Arbitration(Model):
+    heartbeat_interval: Duration = timedelta(milliseconds=200)
+    dead_time: Duration = Field(
+        default=timedelta(seconds=1),
+        description="Silence on every heartbeat link after which the peer is presumed dead.",
+    )
+    port: Port = DEFAULT_HEARTBEAT_PORT
+    key_file: AbsolutePath = Field(
+        default="/etc/reconciler/heartbeat.key",
+        description="Shared secret for the heartbeat HMAC; must not be readable by others.",
+    )
+    tie_breaker: TieBreaker | None = None
+    fencing: Fencing | None = None
+
+    @model_validator(mode="after")
+    def _dead_time_spans_heartbeats(self) -> Self:
+        # Fewer than three missed heartbeats is one delayed packet, not a dead peer.
+        if self.dead_time < 3 * self.heartbeat_interval:
+            raise ValueError(
+                "deadTime must be at least three heartbeatIntervals, or a single late packet fails over"
+            )
+        return self
+
+
+class ClusterSpec(Model):
+    nodes: tuple[Node, Node] = Field(description="Exactly the two nodes of the cluster.")
+    networks: tuple[Network, ...] = Field(min_length=1)
+    arbitration: Arbitration = Field(default_factory=Arbitration)
+    state_dir: AbsolutePath = "/var/lib/reconciler"
+
+
+class ClusterDocument(Model):
+    api_version: Literal["reconciler/v1"] = Field(description=f"Always {API_VERSION}.")
+    kind: Literal["Cluster"]
+    metadata: Metadata
+    spec: ClusterSpec

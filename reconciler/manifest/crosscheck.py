@@ -1,0 +1,274 @@
+"""Checks across documents: references resolve, and nothing is claimed twice.
+
+Each document is valid on its own by now; these rules need the whole set (a DRBD minor is only a
+duplicate next to another application's). A duplicate is reported at its second declaration,
+with the first one named in the hint, so the operator sees both places.
+"""
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from reconciler.manifest.application import LEAST_CPU_LOAD, ApplicationDocument
+from reconciler.manifest.cluster import ClusterDocument
+from reconciler.manifest.diagnostics import Diagnostic, Position
+from reconciler.manifest.yamlsource import PathElement, SourceDocument
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A value declared at a place: the unit that uniqueness and reference checks work on."""
+
+    value: Any
+    source: SourceDocument
+    path: tuple[PathElement, ...]
+
+    @property
+    def position(self) -> Position:
+        return self.source.locate(self.path)
+
+
+def check_unique(claims: Iterable[Claim], code: str, what: str) -> Iterator[Diagnostic]:
+    first: dict[Any, Claim] = {}
+    for claim in claims:
+        if claim.value in first:
+            earlier = first[claim.value]
+            yield Diagnostic(
+                position=claim.position,
+                code=code,
+                message=f"{what} {_show(claim.value)} is already declared",
+                hint=f"first declared at {earlier.position}",
+            )
+        else:
+            first[claim.value] = claim
+
+
+def check_known(claims: Iterable[Claim], known: Sequence[Any], code: str, what: str) -> Iterator[Diagnostic]:
+    for claim in claims:
+        if claim.value not in known:
+            yield Diagnostic(
+                position=claim.position,
+                code=code,
+                message=f"{what} {_show(claim.value)} is not declared in the cluster",
+                hint=f"declared {what}s: {', '.join(sorted(str(k) for k in known))}",
+            )
+
+
+def _show(value: Any) -> str:
+    return repr(str(value)) if not isinstance(value, str) else repr(value)
+
+
+def check_cluster(source: SourceDocument, doc: ClusterDocument) -> Iterator[Diagnostic]:
+    spec = doc.spec
+    nodes = [n.name for n in spec.nodes]
+    networks = [n.name for n in spec.networks]
+    base: tuple[PathElement, ...] = ("spec",)
+    yield from check_unique(
+        (Claim(n.name, source, (*base, "nodes", i, "name")) for i, n in enumerate(spec.nodes)),
+        "duplicate-name",
+        "node",
+    )
+    yield from check_unique(
+        (Claim(n.name, source, (*base, "networks", i, "name")) for i, n in enumerate(spec.networks)),
+        "duplicate-name",
+        "network",
+    )
+    for i, node in enumerate(spec.nodes):
+        path = (*base, "nodes", i, "addresses")
+        yield from check_known(
+            (Claim(net, source, (*path, net)) for net in node.addresses),
+            networks,
+            "unknown-network",
+            "network",
+        )
+        for net in networks:
+            if net not in node.addresses:
+                yield _missing(
+                    source, path, f"node {node.name!r} has no address on network {net!r}", "missing-address"
+                )
+    for i, network in enumerate(spec.networks):
+        path = (*base, "networks", i, "interfaces")
+        yield from check_known(
+            (Claim(name, source, (*path, name)) for name in network.interfaces), nodes, "unknown-node", "node"
+        )
+        for name in nodes:
+            if name not in network.interfaces:
+                yield _missing(
+                    source,
+                    path,
+                    f"network {network.name!r} has no interface on node {name!r}",
+                    "missing-interface",
+                )
+        for j, node_spec in enumerate(spec.nodes):
+            address = node_spec.addresses.get(network.name)
+            if address is not None and address not in network.subnet:
+                yield Diagnostic(
+                    position=source.locate((*base, "nodes", j, "addresses", network.name)),
+                    code="address-outside-network",
+                    message=f"{address} is not in network {network.name!r} ({network.subnet})",
+                )
+    if not any(n.heartbeat for n in spec.networks):
+        yield _missing(source, (*base, "networks"), "no network carries heartbeats", "no-heartbeat-network")
+
+
+def _missing(source: SourceDocument, path: tuple[PathElement, ...], message: str, code: str) -> Diagnostic:
+    return Diagnostic(position=source.locate(path, key=True), code=code, message=message)
+
+
+def check_application(
+    source: SourceDocument, doc: ApplicationDocument, cluster: ClusterDocument | None
+) -> Iterator[Diagnostic]:
+    spec = doc.spec
+    base: tuple[PathElement, ...] = ("spec",)
+    yield from check_unique(_lv_claims(source, doc, "name"), "duplicate-lv", "logical volume")
+    yield from check_unique(
+        (Claim(n.name, source, (*base, "networks", i, "name")) for i, n in enumerate(spec.networks)),
+        "duplicate-name",
+        "network",
+    )
+    yield from check_unique(
+        (Claim(m.name, source, (*base, "monitors", i, "name")) for i, m in enumerate(spec.monitors)),
+        "duplicate-name",
+        "monitor",
+    )
+    if cluster is not None:
+        yield from _application_references(source, doc, cluster)
+
+
+def _application_references(
+    source: SourceDocument, doc: ApplicationDocument, cluster: ClusterDocument
+) -> Iterator[Diagnostic]:
+    spec = doc.spec
+    nodes = [n.name for n in cluster.spec.nodes]
+    networks = {n.name: n for n in cluster.spec.networks}
+    base: tuple[PathElement, ...] = ("spec",)
+    if spec.placement.preferred_node != LEAST_CPU_LOAD:
+        claim = Claim(spec.placement.preferred_node, source, (*base, "placement", "preferredNode"))
+        yield from check_known([claim], nodes, "unknown-node", "node")
+    pv_path = (*base, "storage", "volumeGroup", "physicalVolumes")
+    pvs = spec.storage.volume_group.physical_volumes
+    yield from check_known((Claim(n, source, (*pv_path, n)) for n in pvs), nodes, "unknown-node", "node")
+    for node in nodes:
+        if node not in pvs:
+            yield _missing(source, pv_path, f"no physical volumes given for node {node!r}", "missing-node")
+    overrides = (*base, "domain", "nodes")
+    yield from check_known(
+        (Claim(n, source, (*overrides, n)) for n in spec.domain.nodes), nodes, "unknown-node", "node"
+    )
+    yield from check_known(
+        (Claim(n.name, source, (*base, "networks", i, "name")) for i, n in enumerate(spec.networks)),
+        list(networks),
+        "unknown-network",
+        "network",
+    )
+    drbd_nets = [c for c in _lv_claims(source, doc, "drbd", "network") if c.value is not None]
+    yield from check_known(drbd_nets, list(networks), "unknown-network", "network")
+    for i, net in enumerate(spec.networks):
+        cluster_net = networks.get(net.name)
+        for j, address in enumerate(net.addresses):
+            if cluster_net is not None and address not in cluster_net.subnet:
+                yield Diagnostic(
+                    position=source.locate((*base, "networks", i, "addresses", j)),
+                    code="address-outside-network",
+                    message=f"{address} is not in network {net.name!r} ({cluster_net.subnet})",
+                )
+
+
+def _lv_claims(source: SourceDocument, doc: ApplicationDocument, *attrs: str) -> Iterator[Claim]:
+    """A field of every logical volume (`name`, or `drbd`, `minor`...), with its YAML path."""
+    for i, lv in enumerate(doc.spec.storage.logical_volumes):
+        value: Any = lv
+        path: tuple[PathElement, ...] = ("spec", "storage", "logicalVolumes", i)
+        for attr in attrs:
+            value = getattr(value, attr) if value is not None else None
+            path = (*path, _camel(attr))
+        yield Claim(value, source, path)
+
+
+def _camel(attr: str) -> str:
+    head, *rest = attr.split("_")
+    return head + "".join(w.title() for w in rest)
+
+
+def check_across(
+    apps: Sequence[tuple[SourceDocument, ApplicationDocument]],
+    cluster: tuple[SourceDocument, ClusterDocument] | None,
+) -> Iterator[Diagnostic]:
+    yield from check_unique(
+        (Claim(doc.metadata.name, src, ("metadata", "name")) for src, doc in apps),
+        "duplicate-name",
+        "application",
+    )
+    yield from check_unique(
+        (
+            Claim(d.spec.storage.volume_group.name, s, ("spec", "storage", "volumeGroup", "name"))
+            for s, d in apps
+        ),
+        "duplicate-vg",
+        "volume group",
+    )
+    yield from check_unique(
+        (Claim(d.spec.domain.name, s, ("spec", "domain", "name")) for s, d in apps),
+        "duplicate-domain",
+        "domain",
+    )
+    for field, code, what in (
+        (("drbd", "minor"), "duplicate-minor", "DRBD minor"),
+        (("drbd", "resource"), "duplicate-resource", "DRBD resource"),
+    ):
+        yield from check_unique((c for s, d in apps for c in _lv_claims(s, d, *field)), code, what)
+    yield from check_unique(_port_claims(apps, cluster), "duplicate-port", "TCP port")
+    yield from check_unique(_ip_claims(apps, cluster), "duplicate-ip", "IP address")
+    yield from _check_mounts(apps)
+
+
+def _port_claims(
+    apps: Sequence[tuple[SourceDocument, ApplicationDocument]],
+    cluster: tuple[SourceDocument, ClusterDocument] | None,
+) -> Iterator[Claim]:
+    if cluster is not None:
+        src, doc = cluster
+        yield Claim(doc.spec.arbitration.port, src, ("spec", "arbitration", "port"))
+    for s, d in apps:
+        yield from _lv_claims(s, d, "drbd", "port")
+
+
+def _ip_claims(
+    apps: Sequence[tuple[SourceDocument, ApplicationDocument]],
+    cluster: tuple[SourceDocument, ClusterDocument] | None,
+) -> Iterator[Claim]:
+    if cluster is not None:
+        src, doc = cluster
+        for i, node in enumerate(doc.spec.nodes):
+            for net, address in node.addresses.items():
+                yield Claim(address, src, ("spec", "nodes", i, "addresses", net))
+    for s, d in apps:
+        for i, app_net in enumerate(d.spec.networks):
+            for j, address in enumerate(app_net.addresses):
+                yield Claim(address, s, ("spec", "networks", i, "addresses", j))
+
+
+def _check_mounts(apps: Sequence[tuple[SourceDocument, ApplicationDocument]]) -> Iterator[Diagnostic]:
+    mounts = [
+        Claim(
+            lv.filesystem.mount_point, s, ("spec", "storage", "logicalVolumes", i, "filesystem", "mountPoint")
+        )
+        for s, d in apps
+        for i, lv in enumerate(d.spec.storage.logical_volumes)
+        if lv.filesystem is not None
+    ]
+    yield from check_unique(mounts, "duplicate-mount", "mount point")
+    for inner in mounts:
+        for outer in mounts:
+            # A mount inside another application's mount would be hidden, or block its unmount.
+            if (
+                inner.source is not outer.source
+                and PurePosixPath(outer.value) in PurePosixPath(inner.value).parents
+            ):
+                yield Diagnostic(
+                    position=inner.position,
+                    code="nested-mount",
+                    message=f"mount point {inner.value!r} lies inside {outer.value!r} of another application",
+                    hint=f"{outer.value!r} is declared at {outer.position}",
+                )

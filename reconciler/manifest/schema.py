@@ -1,0 +1,49 @@
+"""JSON Schemas of the manifest documents, for editors (yaml-language-server) and manifest CI."""
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, RootModel
+
+from reconciler.manifest.application import ApplicationDocument
+from reconciler.manifest.cluster import ClusterDocument
+
+SCHEMA_BASE = "https://reconciler.invalid/schemas/"
+
+
+class ManifestDocument(
+    RootModel[Annotated[ClusterDocument | ApplicationDocument, Field(discriminator="kind")]]
+):
+    """Any manifest document; `kind` says which."""
+
+
+SCHEMAS: dict[str, Any] = {
+    "cluster.schema.json": ClusterDocument,
+    "application.schema.json": ApplicationDocument,
+    "manifest.schema.json": ManifestDocument,
+}
+
+
+def generate() -> dict[str, str]:
+    """File name -> schema text; deterministic, so committed schemas can be compared in tests."""
+    out = {}
+    for name, model in SCHEMAS.items():
+        schema = model.model_json_schema(by_alias=True, mode="validation")
+        schema = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": SCHEMA_BASE + name,
+            **schema,
+        }
+        out[name] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
+    return out
+
+
+def write(directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in generate().items():
+        path = directory / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
