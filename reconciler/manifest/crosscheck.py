@@ -259,16 +259,17 @@ def _check_mounts(apps: Sequence[tuple[SourceDocument, ApplicationDocument]]) ->
         if lv.filesystem is not None
     ]
     yield from check_unique(mounts, "duplicate-mount", "mount point")
+    by_point: dict[str, list[Claim]] = {}
+    for claim in mounts:
+        by_point.setdefault(claim.value, []).append(claim)
     for inner in mounts:
-        for outer in mounts:
-            # A mount inside another application's mount would be hidden, or block its unmount.
-            if (
-                inner.source is not outer.source
-                and PurePosixPath(outer.value) in PurePosixPath(inner.value).parents
-            ):
-                yield Diagnostic(
-                    position=inner.position,
-                    code="nested-mount",
-                    message=f"mount point {inner.value!r} lies inside {outer.value!r} of another application",
-                    hint=f"{outer.value!r} is declared at {outer.position}",
-                )
+        for parent in PurePosixPath(inner.value).parents:
+            for outer in by_point.get(str(parent), ()):
+                # A mount inside another application's mount would be hidden, or block its unmount.
+                if inner.source is not outer.source:
+                    yield Diagnostic(
+                        position=inner.position,
+                        code="nested-mount",
+                        message=f"mount point {inner.value!r} lies inside {outer.value!r} of another app",
+                        hint=f"{outer.value!r} is declared at {outer.position}",
+                    )

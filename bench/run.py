@@ -1,0 +1,15 @@
+"""`make bench`: every benchmark, each printed as a table. Not part of the test suite."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import manifests
+from bench.table import print_table
+
+BENCHMARKS = [("manifests: load and validate", manifests.HEADER, manifests.main)]
+
+if __name__ == "__main__":
+    for title, header, run in BENCHMARKS:
+        print_table(title, header, run())
