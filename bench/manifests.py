@@ -6,7 +6,6 @@ cross-document checks are hash-based, except nested mounts, which compare pairs)
 """
 
 import statistics
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -59,9 +58,3 @@ def main() -> list[tuple[str, ...]]:
 
 
 HEADER = ("applications", "load+validate ms (median of 3)", "ms per application", "peak MiB (tracemalloc)")
-
-if __name__ == "__main__":
-    sys.path.insert(0, str(REPO))
-    from bench.table import print_table
-
-    print_table("manifests: load and validate", HEADER, main())

@@ -5,10 +5,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import manifests
+from bench import manifests, observe
 from bench.table import print_table
 
-BENCHMARKS = [("manifests: load and validate", manifests.HEADER, manifests.main)]
+BENCHMARKS = [
+    ("manifests: load and validate", manifests.HEADER, manifests.main),
+    ("observe: one pass of parsing into the Observed model", observe.HEADER, observe.main),
+]
 
 if __name__ == "__main__":
     for title, header, run in BENCHMARKS:

@@ -18,6 +18,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from reconciler.observe.host import PROBE, read_host
+
 DEFAULT_TIMEOUT = 10.0
 # Observation only reads, so a C locale is safe and keeps the tools' output in the format the
 # parsers know (no translated headers, '.' as the decimal point).
@@ -69,6 +71,10 @@ class Runner(Protocol):
     def run(self, argv: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> CommandResult: ...
 
     def read(self, path: str) -> CommandResult: ...
+
+    def host(self) -> CommandResult:
+        """The node's name, load and memory (HostLoad as JSON), recorded like any command."""
+        ...
 
 
 class SubprocessRunner:
@@ -126,6 +132,9 @@ class SubprocessRunner:
         except OSError as err:
             return CommandResult(argv=argv, outcome=Outcome.ERROR, stderr=str(err))
 
+    def host(self) -> CommandResult:
+        return CommandResult(argv=(PROBE,), outcome=Outcome.OK, stdout=read_host().model_dump_json())
+
 
 def _kill_group(process: "subprocess.Popen[str]") -> None:
     # The group is ours alone (start_new_session), so this ends the tool and anything it forked.
@@ -150,6 +159,11 @@ class RecordingRunner:
         self.results.append(result)
         return result
 
+    def host(self) -> CommandResult:
+        result = self.inner.host()
+        self.results.append(result)
+        return result
+
 
 class ReplayRunner:
     """Answers from recorded results; anything not recorded is reported missing, and counted.
@@ -166,6 +180,9 @@ class ReplayRunner:
 
     def read(self, path: str) -> CommandResult:
         return self._answer((READ, path))
+
+    def host(self) -> CommandResult:
+        return self._answer((PROBE,))
 
     def _answer(self, argv: tuple[str, ...]) -> CommandResult:
         self.calls.append(argv)

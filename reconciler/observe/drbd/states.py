@@ -6,6 +6,7 @@ connection and replication states were still one enum (`cs:` in /proc/drbd). DRB
 "?" for a value outside its tables, which is also our `UNRECOGNISED`.
 """
 
+from collections.abc import Callable
 from enum import StrEnum
 from typing import TypeVar
 
@@ -107,11 +108,14 @@ class Issues:
     def __init__(self) -> None:
         self._items: list[Unrecognised] = []
 
-    def state(self, enum: type[E], raw: str, *, line: int, field: str) -> E:
+    def state(self, enum: type[E], raw: str, *, line: int | Callable[[], int], field: str) -> E:
+        """`line` may be a function: finding a line in a large JSON text is only worth doing for
+        the rare unknown value, not for every state of every resource."""
         try:
             return enum(raw)
         except ValueError:
-            self._items.append(Unrecognised(line=line, field=field, value=raw))
+            number = line() if callable(line) else line
+            self._items.append(Unrecognised(line=number, field=field, value=raw))
             return enum("?")
 
     def found(self) -> tuple[Unrecognised, ...]:

@@ -48,7 +48,7 @@ class _Reader:
 
     def state(self, data: dict[str, Any], key: str, enum: Any) -> Any:
         raw = self.typed(data, key, str, required=True)
-        return self.issues.state(enum, raw, line=line_of(self.text, key, raw), field=key)
+        return self.issues.state(enum, raw, line=lambda: line_of(self.text, key, raw), field=key)
 
 
 def _volume(r: _Reader, data: dict[str, Any]) -> Volume:

@@ -1,0 +1,67 @@
+"""`reconciler observe`, `observe --parse` and `capture` as a user runs them."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO, SHARED_FIXTURES
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        input=stdin,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_parse_prints_the_facts_as_json() -> None:
+    result = run(
+        "observe",
+        "--parse",
+        "proc-drbd-83",
+        str(SHARED_FIXTURES / "drbd/proc-drbd-83-synctarget-progress.txt"),
+    )
+    assert result.returncode == 0, result.stderr
+    facts = json.loads(result.stdout)
+    syncing = next(r for r in facts["resources"] if r["volumes"][0]["minor"] == 3)
+    assert syncing["connections"][0]["connection_state"] == "SyncTarget"
+    assert syncing["connections"][0]["peer_volumes"][0]["resync"]["percent"] == 34.9
+
+
+def test_parse_reads_standard_input() -> None:
+    result = run("observe", "--parse", "drbdadm-role", "-", stdin="Primary/Secondary\n")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["role"] == "Primary"
+
+
+def test_parse_error_names_the_kind_the_line_and_what_was_unexpected() -> None:
+    result = run(
+        "observe", "--parse", "xl-list", "-", stdin="Name ID Mem VCPUs State Time(s)\nthis is not a row\n"
+    )
+    assert result.returncode == 1
+    assert "xl-list" in result.stderr and "line 2" in result.stderr and "this is not a row" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_kind_suggests_the_nearest() -> None:
+    result = run("observe", "--parse", "lvs-jsn", "-", stdin="")
+    assert result.returncode == 2
+    assert "did you mean 'lvs-json'?" in result.stderr
+
+
+def test_capture_then_observe_the_bundle_offline(tmp_path: Path) -> None:
+    bundle = tmp_path / "node.tar.gz"
+    made = run("capture", "-o", str(bundle))
+    assert made.returncode == 0, made.stderr
+    assert f"wrote {bundle}" in made.stdout
+    live = json.loads(run("observe", "--observed", str(bundle), "--format", "json").stdout)
+    assert live["node"] and live["commands"]
+    assert set(live) >= {"lvm", "drbd", "domains", "interfaces", "mounts", "host", "errors"}
+    text = run("observe", "--observed", str(bundle))
+    assert text.returncode == 0 and text.stdout.startswith(f"node {live['node']}")
