@@ -3,13 +3,24 @@
 from datetime import timedelta
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, IPvAnyAddress, IPvAnyNetwork, model_validator
+from ipaddress import IPv4Address, IPv6Address
+
+from pydantic import AfterValidator, Field, IPvAnyAddress, IPvAnyNetwork, model_validator
 
 from reconciler.manifest.common import API_VERSION, Bool, Metadata, Model, Port
 from reconciler.manifest.names import AbsolutePath, Argv, InterfaceName, Name, NodeName
 from reconciler.manifest.units import Duration
 
-IPAddress = IPvAnyAddress
+
+def _no_zone(value: IPv4Address | IPv6Address) -> IPv4Address | IPv6Address:
+    # A zone id (fe80::1%eth0) names an interface of one host: meaningless in a cluster manifest,
+    # and it would reach DRBD's and ip's syntax verbatim.
+    if isinstance(value, IPv6Address) and value.scope_id is not None:
+        raise ValueError(f"{value}: an address with a zone id (%...) is not allowed here")
+    return value
+
+
+IPAddress = Annotated[IPvAnyAddress, AfterValidator(_no_zone)]
 IPNetwork = IPvAnyNetwork
 
 DEFAULT_HEARTBEAT_PORT = 7405
@@ -75,7 +86,10 @@ class Arbitration(Model):
 
 
 class ClusterSpec(Model):
-    nodes: tuple[Node, Node] = Field(description="Exactly the two nodes of the cluster.")
+    nodes: tuple[Node, Node] = Field(
+        description="Exactly the two nodes of the cluster. Their order gives the DRBD 9 node-ids, which "
+        "DRBD keeps in its metadata: do not reorder them once resources exist."
+    )
     networks: tuple[Network, ...] = Field(min_length=1)
     arbitration: Arbitration = Field(default_factory=Arbitration)
     state_dir: AbsolutePath = "/var/lib/reconciler"

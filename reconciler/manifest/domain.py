@@ -3,7 +3,15 @@
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, Field, PlainValidator, StrictStr, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    StrictStr,
+    WithJsonSchema,
+    model_validator,
+)
 
 from reconciler.manifest.common import Model
 from reconciler.manifest.names import AbsolutePath, Argv, Name, NodeName
@@ -41,6 +49,7 @@ ConfigKey = Annotated[StrictStr, AfterValidator(_check_config_key)]
 ConfigValue = Annotated[
     int | str | tuple[str, ...],
     PlainValidator(_check_config_value),
+    PlainSerializer(lambda v: list(v) if isinstance(v, tuple) else v),
     WithJsonSchema(
         {"anyOf": [{"type": "integer"}, {"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
     ),

@@ -41,12 +41,21 @@ class VolumeGroup(Model):
     )
 
 
+def _check_sync_rate(value: int) -> int:
+    # DRBD counts the resync rate in KiB/s, from 1K to 4G: anything else it would round or refuse.
+    if value % 1024 or not 1024 <= value <= 4 * 2**30:
+        raise ValueError("syncRate must be a whole number of KiB/s between 1K/s and 4G/s")
+    return value
+
+
 class Drbd(Model):
     resource: Name = Field(description="DRBD resource name: /etc/drbd.d/<resource>.res")
     minor: Annotated[Int, Field(ge=0, le=DRBD_MAX_MINOR)] = Field(description="Device /dev/drbd<minor>.")
     port: Port = Field(description="TCP port of the replication link (unique in the cluster).")
     protocol: Literal["A", "B", "C"] = "C"
-    sync_rate: Rate = Field(default=DEFAULT_SYNC_RATE, description="Resync rate, e.g. 10M/s.")
+    sync_rate: Annotated[Rate, AfterValidator(_check_sync_rate)] = Field(
+        default=DEFAULT_SYNC_RATE, description="Resync rate, e.g. 10M/s."
+    )
     network: Name | None = Field(
         default=None,
         description="Cluster network carrying replication; the first heartbeat network if unset.",

@@ -81,7 +81,10 @@ def test_schema_writes_the_three_schemas(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "application.schema.json",
         "cluster.schema.json",
+        "drift-report.schema.json",
         "manifest.schema.json",
+        "plan-report.schema.json",
+        "plan.schema.json",
     ]
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from reconciler.manifest import load_manifests
 from reconciler.manifest.monitor import ActionKind
-from reconciler.manifest.schema import generate
+from reconciler.schemas import generate
 from tests.conftest import REPO
 
 MANIFESTS = REPO / "manifests"

@@ -1,4 +1,5 @@
-"""JSON Schemas of the manifest documents, for editors (yaml-language-server) and manifest CI."""
+"""JSON Schemas: of the manifest documents, for editors (yaml-language-server) and manifest CI; of
+the plan and drift reports (`--format json`), for the bots that read them."""
 
 import json
 from pathlib import Path
@@ -8,6 +9,8 @@ from pydantic import Field, RootModel
 
 from reconciler.manifest.application import ApplicationDocument
 from reconciler.manifest.cluster import ClusterDocument
+from reconciler.plan.model import Plan
+from reconciler.plan.report import DriftReport, PlanReport
 
 SCHEMA_BASE = "https://reconciler.invalid/schemas/"
 
@@ -22,14 +25,21 @@ SCHEMAS: dict[str, Any] = {
     "cluster.schema.json": ClusterDocument,
     "application.schema.json": ApplicationDocument,
     "manifest.schema.json": ManifestDocument,
+    "plan.schema.json": Plan,
+    "plan-report.schema.json": PlanReport,
+    "drift-report.schema.json": DriftReport,
 }
+
+MANIFEST_SCHEMAS = ("cluster.schema.json", "application.schema.json", "manifest.schema.json")
 
 
 def generate() -> dict[str, str]:
     """File name -> schema text; deterministic, so committed schemas can be compared in tests."""
     out = {}
     for name, model in SCHEMAS.items():
-        schema = model.model_json_schema(by_alias=True, mode="validation")
+        # Manifests are input (validation mode); reports are output (what the JSON holds).
+        mode = "validation" if name in MANIFEST_SCHEMAS else "serialization"
+        schema = model.model_json_schema(by_alias=True, mode=mode)
         schema = {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": SCHEMA_BASE + name,

@@ -1,0 +1,1 @@
+"""The subcommands of `reconciler`, grouped by what they work on."""

@@ -1,0 +1,62 @@
+"""Commands about the manifests alone: validate, describe, schema."""
+
+import sys
+from pathlib import Path
+
+import click
+
+from reconciler.commands.common import EXIT_ERROR, load_or_exit, manifest_paths, resolve_paths
+from reconciler.describe import describe
+from reconciler.manifest import ManifestError, load_manifests
+from reconciler import schemas as manifest_schema
+
+
+@click.command()
+@manifest_paths
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: a stable list of errors for CI bots.",
+)
+def validate(paths: tuple[Path, ...], fmt: str) -> None:
+    """Check manifests; print every error with file:line. Exit 0 if valid, 1 if not."""
+    try:
+        manifests = load_manifests(resolve_paths(paths))
+    except ManifestError as err:
+        click.echo(err.render_json() if fmt == "json" else err.render_text())
+        if fmt == "text":
+            click.echo(f"\n{len(err.diagnostics)} error(s); nothing was changed.", err=True)
+        sys.exit(EXIT_ERROR)
+    if fmt == "json":
+        click.echo('{\n  "valid": true,\n  "errors": []\n}')
+    else:
+        apps = len(manifests.applications)
+        click.echo(
+            f"valid: {len(manifests.files)} file(s), cluster {manifests.cluster.document.metadata.name}, "
+            f"{apps} application(s)"
+        )
+
+
+@click.command("describe")
+@manifest_paths
+def describe_command(paths: tuple[Path, ...]) -> None:
+    """Summarise what the manifests declare (no host is looked at)."""
+    click.echo(describe(load_or_exit(paths)))
+
+
+@click.command()
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("schemas"),
+    show_default=True,
+    help="Directory to write the schemas into.",
+)
+def schema(out: Path) -> None:
+    """Write the JSON Schemas of the manifest documents (for editors and CI)."""
+    for path in manifest_schema.write(out):
+        click.echo(f"wrote {path}")

@@ -1,0 +1,85 @@
+"""Commands that look at a node: observe (and --parse), capture."""
+
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from reconciler.commands.common import EXIT_ERROR
+from reconciler.observe import ParseError, UnknownKind, parse
+from reconciler.observe.bundle import BundleError, capture, read_bundle, replay, write_bundle
+from reconciler.observe.node import HostFiles, observe_node
+from reconciler.observe.report import render_observed
+from reconciler.observe.runner import SubprocessRunner
+from reconciler.observe.state import Observed
+
+observed_option = click.option(
+    "--observed",
+    "bundle",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Replay a support bundle (from `capture`) instead of looking at this node.",
+)
+
+
+@click.command()
+@click.option(
+    "--parse", "kind", metavar="KIND", help="Parse one captured output FILE as KIND and print it as JSON."
+)
+@click.argument("file", required=False, type=click.File("r"))
+@observed_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def observe(kind: str | None, file: TextIO | None, bundle: Path | None, fmt: str) -> None:
+    """Show what is really on this node (LVM, DRBD, domains, addresses, mounts, load).
+
+    With --parse KIND FILE ('-' for standard input), parse one tool output instead; kinds:
+    lvs-json, drbd-status-json, proc-drbd-84, xl-list, xen-config, ip-addr-json, mountinfo, ...
+    """
+    if kind is not None:
+        _parse_one(kind, file)
+        return
+    if file is not None:
+        raise click.UsageError("FILE is only for --parse KIND FILE")
+    observed = observed_node(bundle)
+    click.echo(observed.model_dump_json(indent=2) if fmt == "json" else render_observed(observed))
+
+
+def _parse_one(kind: str, file: TextIO | None) -> None:
+    if file is None:
+        raise click.UsageError("--parse KIND needs a FILE (or '-' for standard input)")
+    try:
+        fact = parse(kind, file.read())
+    except UnknownKind as err:
+        raise click.UsageError(str(err)) from err
+    except ParseError as err:
+        click.echo(f"{file.name}: cannot parse as {err}", err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(fact.model_dump_json(indent=2))
+
+
+def observed_node(bundle: Path | None) -> Observed:
+    if bundle is None:
+        return observe_node(SubprocessRunner(), HostFiles.from_env())
+    try:
+        return replay(read_bundle(bundle))
+    except BundleError as err:
+        raise click.ClickException(str(err)) from err
+
+
+@click.command("capture")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the bundle (default: reconciler-NODE-TIME.tar.gz here).",
+)
+def capture_command(output: Path | None) -> None:
+    """Write a support bundle: every raw output of one observation pass, and the tools' versions.
+
+    Any command that observes replays it with --observed BUNDLE, on any machine.
+    """
+    observed, bundle = capture(SubprocessRunner(), HostFiles.from_env())
+    path = output or Path(f"reconciler-{observed.node}-{observed.taken_at:%Y%m%dT%H%M%SZ}.tar.gz")
+    write_bundle(bundle, path)
+    failed = f", {len(observed.errors)} section(s) failed" if observed.errors else ""
+    click.echo(f"wrote {path}: {len(bundle.results)} outputs from {observed.node}{failed}")

@@ -1,0 +1,221 @@
+"""Commands that compare a node with the manifests: plan (diff), drift; apply in applying.py."""
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from reconciler.commands.common import (
+    EXIT_DRIFT,
+    EXIT_ERROR,
+    EXIT_OK,
+    load_or_exit,
+    manifest_paths,
+    resolve_paths,
+)
+from reconciler.commands.observing import observed_node, observed_option
+from reconciler.desired import PlacementError, placement
+from reconciler.diff import Probed
+from reconciler.drift_history import load_seen, save_seen, update_seen
+from reconciler.manifest import ManifestSet
+from reconciler.observe.bundle import BundleError, read_bundle
+from reconciler.observe.runner import ReplayRunner, Runner, SubprocessRunner
+from reconciler.observe.state import Observed
+from reconciler.plan.model import Revision
+from reconciler.plan.planner import Options
+from reconciler.plan.report import (
+    DriftEntry,
+    DriftReport,
+    Style,
+    plan_report,
+    render_drift_markdown,
+    render_drift_text,
+    render_plan_markdown,
+    render_plan_text,
+)
+from reconciler.reconcile import Round, compute_round, probe_apps
+from reconciler.revision import manifest_revision
+
+FORMATS = click.Choice(["text", "json", "markdown"])
+
+
+@dataclass(frozen=True)
+class Context:
+    manifests: ManifestSet
+    revision: Revision
+    observed: Observed
+    probed: Probed
+    node: str
+    active: dict[str, str]
+    state_dir: Path
+    offline: bool
+
+
+def _parse_active(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for value in values:
+        app, sep, node = value.partition("=")
+        if not sep or not app or not node:
+            raise click.BadParameter(f"{value!r}: write APP=NODE", param_hint="--active")
+        out[app] = node
+    return out
+
+
+def gather(
+    paths: tuple[Path, ...],
+    node: str | None,
+    active: tuple[str, ...],
+    bundle: Path | None,
+    state_dir: Path | None,
+) -> Context:
+    """Everything one round needs: manifests, revision, observation, per-app facts, placement."""
+    manifests = load_or_exit(paths)
+    observed = observed_node(bundle)
+    runner: Runner = SubprocessRunner()
+    if bundle is not None:
+        try:
+            runner = ReplayRunner(read_bundle(bundle).results)
+        except BundleError as err:
+            raise click.ClickException(str(err)) from err
+    me = node or observed.node
+    try:
+        roles = placement(manifests, _parse_active(active))
+        probed = probe_apps(runner, manifests, me, roles)
+    except PlacementError as err:
+        raise click.ClickException(str(err)) from err
+    revision = manifest_revision(SubprocessRunner(), manifests.files, resolve_paths(paths)[0])
+    where = state_dir or Path(
+        os.environ.get("RECONCILER_STATE_DIR", manifests.cluster.document.spec.state_dir)
+    )
+    return Context(manifests, revision, observed, probed, me, roles, where, offline=bundle is not None)
+
+
+def compute(ctx: Context, allow_destructive: bool) -> Round:
+    try:
+        return compute_round(
+            ctx.manifests,
+            revision=ctx.revision,
+            observed=ctx.observed,
+            probed=ctx.probed,
+            node=ctx.node,
+            active=ctx.active,
+            options=Options(allow_destructive=allow_destructive),
+            now=datetime.now(UTC),
+        )
+    except PlacementError as err:
+        raise click.ClickException(str(err)) from err
+
+
+def style() -> Style:
+    if sys.stdout.isatty():
+        return lambda text, colour: click.style(text, fg=colour)
+    return lambda text, _colour: text
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def round_options(f: F) -> F:
+    for option in reversed(
+        (
+            manifest_paths,
+            click.option("--node", help="Plan for this node (default: this host's name)."),
+            click.option(
+                "--active",
+                "active",
+                multiple=True,
+                metavar="APP=NODE",
+                help="Run APP on NODE (default: its preferred node). Repeatable.",
+            ),
+            observed_option,
+            click.option(
+                "--state-dir",
+                type=click.Path(file_okay=False, path_type=Path),
+                help="Where drift history and the journal live (default: the cluster's stateDir).",
+            ),
+        )
+    ):
+        f = option(f)
+    return f
+
+
+@click.command("plan")
+@round_options
+@click.option("--allow-destructive", is_flag=True, help="Also plan steps that destroy data (marked as such).")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan for `apply FILE`."
+)
+def plan_command(
+    paths: tuple[Path, ...],
+    node: str | None,
+    active: tuple[str, ...],
+    bundle: Path | None,
+    state_dir: Path | None,
+    allow_destructive: bool,
+    fmt: str,
+    out: Path | None,
+) -> None:
+    """Show what `apply` would do on this node, and why. Exit 0 in sync, 2 drift, 1 error."""
+    ctx = gather(paths, node, active, bundle, state_dir)
+    result = compute(ctx, allow_destructive)
+    report = plan_report(result.plan, result.drift)
+    if fmt == "json":
+        click.echo(report.model_dump_json(indent=2))
+    elif fmt == "markdown":
+        click.echo(render_plan_markdown(report), nl=False)
+    else:
+        click.echo(render_plan_text(report, style()))
+    if out is not None:
+        out.write_text(result.plan.model_dump_json(indent=2) + "\n")
+        click.echo(f"Saved the plan to {out}; run `reconciler apply {out}` to carry it out.", err=True)
+    sys.exit(
+        EXIT_ERROR if result.plan.errors else EXIT_DRIFT if result.drift or result.plan.pending() else EXIT_OK
+    )
+
+
+@click.command("drift")
+@round_options
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+def drift_command(
+    paths: tuple[Path, ...],
+    node: str | None,
+    active: tuple[str, ...],
+    bundle: Path | None,
+    state_dir: Path | None,
+    fmt: str,
+) -> None:
+    """What differs from the manifests on this node, and since when. Exit 0 in sync, 2 drift, 1 error."""
+    ctx = gather(paths, node, active, bundle, state_dir)
+    result = compute(ctx, allow_destructive=False)
+    now = datetime.now(UTC)
+    seen = update_seen({} if ctx.offline else load_seen(ctx.state_dir), result.drift, now)
+    if not ctx.offline:
+        _save_history(ctx.state_dir, seen)
+    report = DriftReport(
+        node=ctx.node,
+        generated_at=now,
+        revision=ctx.revision,
+        entries=tuple(DriftEntry(drift=d, first_seen=seen[d.key]) for d in result.drift),
+    )
+    if fmt == "json":
+        click.echo(report.model_dump_json(indent=2))
+    elif fmt == "markdown":
+        click.echo(render_drift_markdown(report), nl=False)
+    else:
+        click.echo(render_drift_text(report, style()))
+    failed = any(d.code.value == "OBSERVATION_FAILED" for d in result.drift)
+    sys.exit(EXIT_ERROR if failed else EXIT_DRIFT if result.drift else EXIT_OK)
+
+
+def _save_history(state_dir: Path, seen: dict[str, datetime]) -> None:
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        save_seen(state_dir, seen)
+    except OSError as err:
+        click.echo(f"warning: drift history not saved in {state_dir}: {err.strerror}", err=True)

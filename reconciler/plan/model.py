@@ -1,0 +1,137 @@
+"""A plan is data: ordered, idempotent actions with their checks, printable and comparable.
+
+Only this module's types cross from the planner (pure) to the executor (the edge that acts). The
+executor never reads `reason`: it explains, it does not decide (as Terraform's ActionReason).
+"""
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Data(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ActionKind(StrEnum):
+    NOOP = "noop"
+    CREATE_VG = "create-vg"
+    CREATE_LV = "create-lv"
+    REMOVE_LV = "remove-lv"
+    WRITE_FILE = "write-file"
+    CREATE_MD = "create-md"
+    DRBD_UP = "drbd-up"
+    WAIT_SYNC = "wait-sync"
+    INITIAL_SYNC = "initial-sync"
+    PROMOTE = "promote"
+    DEMOTE = "demote"
+    DRBD_DOWN = "drbd-down"
+    DISCARD_SPLIT_BRAIN = "discard-split-brain"
+    MKDIR = "mkdir"
+    FSCK = "fsck"
+    MOUNT = "mount"
+    UNMOUNT = "unmount"
+    ADD_ADDRESS = "add-address"
+    REMOVE_ADDRESS = "remove-address"
+    START_DOMAIN = "start-domain"
+    STOP_DOMAIN = "stop-domain"
+    DESTROY_DOMAIN = "destroy-domain"
+    READINESS = "readiness"
+
+
+class Expect(StrEnum):
+    ZERO = "zero"
+    NONZERO = "nonzero"
+
+
+class StdoutTest(StrEnum):
+    ANY = "any"
+    EMPTY = "empty"
+    NONEMPTY = "nonempty"
+    MATCHES = "matches"  # the stripped stdout matches the regular expression `Probe.text` whole
+
+
+class Probe(Data):
+    """A read-only command whose answer says whether a state holds.
+
+    It holds when the exit status is as `expect` says and stdout passes `stdout`. A probe never
+    changes anything, so the executor may run it as often as it likes.
+    """
+
+    argv: tuple[str, ...]
+    expect: Expect = Expect.ZERO
+    stdout: StdoutTest = StdoutTest.ANY
+    text: str = ""
+
+
+class TcpProbe(Data):
+    """Holds when a TCP connection to address:port succeeds (readiness checks)."""
+
+    address: str
+    port: int
+
+
+class FileWrite(Data):
+    """Write `content` to `path` atomically (temporary file, fsync, rename; previous kept)."""
+
+    path: str
+    content: str
+    mode: int = 0o644
+
+
+class Action(Data):
+    """One idempotent step: skip if `check` holds, else do, then `verify` must hold.
+
+    `do` is an argv, or `write` for a configuration file. A `wait` action has no `do`: its
+    `verify` is polled until it holds or `timeout` runs out (a resync, a readiness check).
+    """
+
+    id: str
+    app: str
+    target: str
+    kind: ActionKind
+    do: tuple[str, ...] | None = None
+    write: FileWrite | None = None
+    check: Probe | TcpProbe | None = None
+    verify: Probe | TcpProbe | None = None
+    wait: bool = False
+    timeout: float
+    ok_exit: tuple[int, ...] = (0,)
+    on_timeout: tuple[str, ...] | None = Field(
+        default=None, description="Run when `do` times out (destroy a domain that did not shut down)."
+    )
+    depends_on: tuple[str, ...] = ()
+    inverse: tuple[str, ...] | None = None
+    destructive: bool = False
+    retryable: bool = True
+    reason: str = Field(default="", description="Why the action exists; explanation only.")
+    drift: tuple[str, ...] = Field(default=(), description="Codes of the drift records that caused it.")
+
+
+class Revision(Data):
+    """Which manifests a plan was made from: a git commit (and dirty flag), or a content hash."""
+
+    commit: str | None = None
+    dirty: bool = False
+    content_hash: str
+
+    def describe(self) -> str:
+        if self.commit is None:
+            return f"content {self.content_hash[:12]}"
+        return f"git {self.commit[:12]}" + (" (uncommitted changes)" if self.dirty else "")
+
+
+class Plan(Data):
+    format: int = 1
+    node: str
+    created_at: datetime
+    revision: Revision
+    observation_digest: str
+    actions: tuple[Action, ...] = ()
+    applyable: bool = True
+    errors: tuple[str, ...] = ()
+    allow_destructive: bool = False
+
+    def pending(self) -> tuple[Action, ...]:
+        return tuple(a for a in self.actions if a.kind is not ActionKind.NOOP)
