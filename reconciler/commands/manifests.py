@@ -5,10 +5,10 @@ from pathlib import Path
 
 import click
 
+from reconciler import schemas as manifest_schema
 from reconciler.commands.common import EXIT_ERROR, load_or_exit, manifest_paths, resolve_paths
 from reconciler.describe import describe
 from reconciler.manifest import ManifestError, load_manifests
-from reconciler import schemas as manifest_schema
 
 
 @click.command()

@@ -1,9 +1,8 @@
 """The `Cluster` document: the two nodes, the networks between them, and how they arbitrate."""
 
 from datetime import timedelta
-from typing import Annotated, Literal, Self
-
 from ipaddress import IPv4Address, IPv6Address
+from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, Field, IPvAnyAddress, IPvAnyNetwork, model_validator
 
