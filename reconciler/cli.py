@@ -3,7 +3,7 @@
 import click
 
 from reconciler import __version__
-from reconciler.commands import manifests, observing, reconciling
+from reconciler.commands import applying, manifests, observing, reconciling
 from reconciler.linuxha.cli import register as register_linuxha_import
 
 
@@ -25,6 +25,7 @@ for command in (
     observing.capture_command,
     reconciling.plan_command,
     reconciling.drift_command,
+    applying.apply_command,
 ):
     main.add_command(command)
 main.add_command(reconciling.plan_command, name="diff")

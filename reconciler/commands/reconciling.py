@@ -66,15 +66,20 @@ def _parse_active(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def gather(
-    paths: tuple[Path, ...],
-    node: str | None,
-    active: tuple[str, ...],
-    bundle: Path | None,
-    state_dir: Path | None,
-) -> Context:
+@dataclass(frozen=True)
+class Target:
+    """Which node, which placement, and from where: the options every round command takes."""
+
+    node: str | None = None
+    active: tuple[str, ...] = ()
+    bundle: Path | None = None
+    state_dir: Path | None = None
+
+
+def gather(paths: tuple[Path, ...], target: Target) -> Context:
     """Everything one round needs: manifests, revision, observation, per-app facts, placement."""
     manifests = load_or_exit(paths)
+    bundle = target.bundle
     observed = observed_node(bundle)
     runner: Runner = SubprocessRunner()
     if bundle is not None:
@@ -82,14 +87,14 @@ def gather(
             runner = ReplayRunner(read_bundle(bundle).results)
         except BundleError as err:
             raise click.ClickException(str(err)) from err
-    me = node or observed.node
+    me = target.node or observed.node
     try:
-        roles = placement(manifests, _parse_active(active))
+        roles = placement(manifests, _parse_active(target.active))
         probed = probe_apps(runner, manifests, me, roles)
     except PlacementError as err:
         raise click.ClickException(str(err)) from err
     revision = manifest_revision(SubprocessRunner(), manifests.files, resolve_paths(paths)[0])
-    where = state_dir or Path(
+    where = target.state_dir or Path(
         os.environ.get("RECONCILER_STATE_DIR", manifests.cluster.document.spec.state_dir)
     )
     return Context(manifests, revision, observed, probed, me, roles, where, offline=bundle is not None)
@@ -162,7 +167,7 @@ def plan_command(
     out: Path | None,
 ) -> None:
     """Show what `apply` would do on this node, and why. Exit 0 in sync, 2 drift, 1 error."""
-    ctx = gather(paths, node, active, bundle, state_dir)
+    ctx = gather(paths, Target(node, active, bundle, state_dir))
     result = compute(ctx, allow_destructive)
     report = plan_report(result.plan, result.drift)
     if fmt == "json":
@@ -191,7 +196,7 @@ def drift_command(
     fmt: str,
 ) -> None:
     """What differs from the manifests on this node, and since when. Exit 0 in sync, 2 drift, 1 error."""
-    ctx = gather(paths, node, active, bundle, state_dir)
+    ctx = gather(paths, Target(node, active, bundle, state_dir))
     result = compute(ctx, allow_destructive=False)
     now = datetime.now(UTC)
     seen = update_seen({} if ctx.offline else load_seen(ctx.state_dir), result.drift, now)

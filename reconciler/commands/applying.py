@@ -1,0 +1,160 @@
+"""`reconciler apply`: converge this node on the manifests, or carry out a saved plan.
+
+Without a saved plan, apply works in rounds: observe, plan, execute, and again, until a round
+plans nothing (converged) or stops making progress. A round's plan is what `plan` shows; a
+resource brought up in one round is promoted in the next, on the state it then shows.
+"""
+
+import sys
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+
+from reconciler.commands.common import EXIT_ERROR, EXIT_OK
+from reconciler.commands.reconciling import Context, Target, compute, gather, round_options, style
+from reconciler.execute import (
+    ActionStatus,
+    Busy,
+    EventKind,
+    ExecutionReport,
+    Journal,
+    LocalHost,
+    PlanRefused,
+    ProgressEvent,
+    StalePlan,
+    check_fresh,
+    execute,
+    node_lock,
+)
+from reconciler.plan.model import ActionKind, Plan
+from reconciler.plan.report import plan_report, render_plan_text
+
+MAX_ROUNDS = 10
+JOURNAL = "journal.jsonl"
+
+
+def _progress(event: ProgressEvent) -> None:
+    where = f"[{event.index}/{event.total}] {event.action}"
+    if event.event is EventKind.STARTED:
+        click.echo(f"{where} ...")
+    elif event.event is EventKind.RETRYING:
+        click.echo(f"{where}: attempt {event.attempt} failed ({event.message}); again in {event.delay:.0f}s")
+    elif event.event is EventKind.WAITING:
+        _waiting(event, where)
+    elif event.status is not None:
+        if sys.stdout.isatty():
+            click.echo()
+        detail = f": {event.message}" if event.message else ""
+        click.echo(f"{where}: {event.status.value} ({event.elapsed:.1f}s){detail}")
+
+
+def _waiting(event: ProgressEvent, where: str) -> None:
+    if event.kind is ActionKind.WAIT_SYNC and event.timeout > 0:
+        share = min(event.elapsed / event.timeout, 1.0)
+        bar = "#" * int(share * 30)
+        text = (
+            f"{where}: [{bar:<30}] {event.elapsed:.0f}s of at most {event.timeout:.0f}s, disk {event.stdout}"
+        )
+    else:
+        text = f"{where}: waiting {event.elapsed:.0f}s of {event.timeout:.0f}s ({event.stdout or 'not yet'})"
+    if sys.stdout.isatty():
+        click.echo(f"\r{text}", nl=False)
+    else:
+        click.echo(text)
+
+
+def _run(plan: Plan, ctx: Context) -> ExecutionReport:
+    journal = Journal(ctx.state_dir / JOURNAL)
+    try:
+        return execute(plan, LocalHost(), journal, progress=_progress)
+    except PlanRefused as err:
+        raise click.ClickException(str(err)) from err
+
+
+def _failures(report: ExecutionReport) -> int:
+    failed = report.with_status(ActionStatus.FAILED)
+    for a in failed:
+        click.echo(style()(f"failed: {a.id}: {a.message}", "red"), err=True)
+    for a in report.with_status(ActionStatus.BLOCKED):
+        click.echo(f"not run: {a.id} ({a.message})", err=True)
+    return len(failed)
+
+
+def _apply_saved(saved: Path, ctx: Context) -> int:
+    try:
+        plan = Plan.model_validate_json(saved.read_text())
+    except (OSError, ValidationError) as err:
+        raise click.ClickException(f"{saved}: not a saved plan ({err})") from err
+    fresh = compute(ctx, plan.allow_destructive)
+    try:
+        check_fresh(plan, fresh.plan.revision, fresh.plan.observation_digest)
+    except StalePlan as err:
+        raise click.ClickException(f"{err}; run `reconciler plan --out FILE` again") from err
+    report = _run(plan, ctx)
+    return EXIT_OK if _failures(report) == 0 and report.ok else EXIT_ERROR
+
+
+def _apply_rounds(ctx: Context, paths: tuple[Path, ...], target: Target, allow_destructive: bool) -> int:
+    previous: tuple[str, ...] | None = None
+    for number in range(1, MAX_ROUNDS + 1):
+        result = compute(ctx, allow_destructive)
+        pending = tuple(a.id for a in result.plan.pending())
+        if not pending:
+            for error in result.plan.errors:
+                click.echo(style()(f"Error: {error}", "red"), err=True)
+            click.echo("Converged: the node is as declared." if not result.plan.errors else "Stopped.")
+            return EXIT_ERROR if result.plan.errors else EXIT_OK
+        if pending == previous:
+            click.echo(f"Round {number} would repeat round {number - 1}: no progress, stopping.", err=True)
+            return EXIT_ERROR
+        click.echo(f"--- round {number}")
+        click.echo(render_plan_text(plan_report(result.plan, result.drift), style()))
+        if not result.plan.applyable:
+            return EXIT_ERROR
+        report = _run(result.plan, ctx)
+        if _failures(report) or not report.ok:
+            return EXIT_ERROR
+        previous = pending
+        ctx = gather(paths, target)
+    click.echo(f"Not converged after {MAX_ROUNDS} rounds.", err=True)
+    return EXIT_ERROR
+
+
+@click.command("apply")
+@round_options
+@click.option("--allow-destructive", is_flag=True, help="Allow steps that destroy data (each is marked).")
+def apply_command(
+    paths: tuple[Path, ...],
+    node: str | None,
+    active: tuple[str, ...],
+    bundle: Path | None,
+    state_dir: Path | None,
+    allow_destructive: bool,
+) -> None:
+    """Converge this node on the manifests, in rounds of observe, plan, execute.
+
+    Given a saved plan (a .json file from `plan --out`), carry out exactly that plan, refused when
+    the manifests or the node changed since it was made. Manifest PATHs are .yaml/.yml.
+    """
+    if bundle is not None:
+        raise click.UsageError("apply acts on this node: --observed is for plan and drift")
+    saved = [p for p in paths if p.suffix == ".json"]
+    manifests = tuple(p for p in paths if p.suffix != ".json")
+    if len(saved) > 1:
+        raise click.UsageError("give one saved plan")
+    target = Target(node, active, None, state_dir)
+    ctx = gather(manifests, target)
+    try:
+        ctx.state_dir.mkdir(parents=True, exist_ok=True)
+        with node_lock(ctx.state_dir):
+            code = (
+                _apply_saved(saved[0], ctx)
+                if saved
+                else _apply_rounds(ctx, manifests, target, allow_destructive)
+            )
+    except Busy as err:
+        raise click.ClickException(str(err)) from err
+    except OSError as err:
+        raise click.ClickException(f"state directory {ctx.state_dir}: {err.strerror}") from err
+    sys.exit(code)
