@@ -25,15 +25,17 @@ class Answer:
 
 
 def holds(probe: Probe, result: CommandResult) -> bool:
-    return exit_holds(probe.expect, result) and stdout_holds(probe, result.stdout)
+    return exit_holds(probe.expect, result, probe.code) and stdout_holds(probe, result.stdout)
 
 
-def exit_holds(expect: Expect, result: CommandResult) -> bool:
+def exit_holds(expect: Expect, result: CommandResult, code: int = 0) -> bool:
     if expect is Expect.ZERO:
         return result.outcome is Outcome.OK and result.returncode == 0
     # It ran and said no. Runners report a non-zero exit as FAILED; OK with a non-zero code
     # does not happen with SubprocessRunner but would still be a real answer.
     ran = result.outcome in (Outcome.OK, Outcome.FAILED) and result.returncode is not None
+    if expect is Expect.NOT_CODE:
+        return ran and result.returncode != code
     return ran and result.returncode != 0
 
 

@@ -27,8 +27,10 @@ class ActionKind(StrEnum):
     PROMOTE = "promote"
     DEMOTE = "demote"
     DRBD_DOWN = "drbd-down"
+    CONNECT = "connect"
     DISCARD_SPLIT_BRAIN = "discard-split-brain"
     MKDIR = "mkdir"
+    MKFS = "mkfs"
     FSCK = "fsck"
     MOUNT = "mount"
     UNMOUNT = "unmount"
@@ -43,6 +45,7 @@ class ActionKind(StrEnum):
 class Expect(StrEnum):
     ZERO = "zero"
     NONZERO = "nonzero"
+    NOT_CODE = "not-code"  # it ran and its exit status is anything but `Probe.code`
 
 
 class StdoutTest(StrEnum):
@@ -61,6 +64,7 @@ class Probe(Data):
 
     argv: tuple[str, ...]
     expect: Expect = Expect.ZERO
+    code: int = 0
     stdout: StdoutTest = StdoutTest.ANY
     text: str = ""
 

@@ -16,10 +16,10 @@ from reconciler.diff import Probed, find_resource
 from reconciler.drift import Drift, DriftCode
 from reconciler.manifest.application import StopEscalation, Takeover
 from reconciler.observe.drbd.models import Resource
-from reconciler.observe.drbd.states import DiskState, ReplicationState, Role
+from reconciler.observe.drbd.states import ConnectionState, DiskState, ReplicationState, Role
 from reconciler.observe.state import Observed
 from reconciler.plan import steps
-from reconciler.plan.model import Action
+from reconciler.plan.model import Action, ActionKind
 from reconciler.render.drbd import DrbdFlavour
 
 
@@ -99,7 +99,22 @@ def _plan_storage(p: _AppPlan, after: Action | None = None) -> dict[str, Action 
             p.add(steps.drbd_up(p.step, vol), md)
             continue
         ready[vol.resource] = p.add(steps.drbd_adjust(p.step, vol), config) if config else (lv or after)
+        _reconnect(p, vol, resource, ready[vol.resource])
     return ready
+
+
+def _reconnect(p: _AppPlan, vol: DesiredVolume, r: Resource, after: Action | None) -> None:
+    """A StandAlone resource (a partition, an operator's disconnect, or a split brain: DRBD 9's
+    status does not say which) is reconnected. The active side connects as it is; the standby,
+    which is the side to lose in a split brain, discards its own changes only when allowed."""
+    if not any(c.connection_state is ConnectionState.STANDALONE for c in r.connections):
+        return
+    if p.has(f"drbd:{vol.resource}", DriftCode.DRBD_SPLIT_BRAIN):
+        return  # handled with its explicit refusal in _plan_standby
+    if p.app.role is AppRole.STANDBY and p.options.allow_destructive:
+        p.add(steps.discard_split_brain(p.step, vol, p.flavour), after)
+    else:
+        p.add(steps.connect(p.step, vol), after)
 
 
 def _resource(p: _AppPlan, vol: DesiredVolume) -> Resource | None:
@@ -187,6 +202,9 @@ def _mount(p: _AppPlan, vol: DesiredVolume, promoted: Action | None) -> Action |
     assert fs is not None
     if not p.has(f"fs:{fs.mount_point}", DriftCode.FS_NOT_MOUNTED):
         return None
+    if promoted is not None and promoted.kind is ActionKind.INITIAL_SYNC:
+        # A device that has just been initialised holds no filesystem yet.
+        promoted = p.add(steps.mkfs(p.step, vol), promoted)
     made = p.add(steps.mkdir(p.step, fs.mount_point), promoted)
     checked = p.add(steps.fsck(p.step, vol), made) if fs.fsck else made
     return p.add(steps.mount(p.step, vol), checked)

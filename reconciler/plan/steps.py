@@ -21,6 +21,7 @@ SECONDARY = r"Secondary(/\S+)*"
 UP = r"(Primary|Secondary)(/\S+)*"
 LOCAL_UPTODATE = r"UpToDate(/\S+)*"
 ALL_UPTODATE = r"UpToDate(/UpToDate)+"
+NO_METADATA = 255
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,9 @@ def not_mounted(mount_point: str) -> Probe:
 
 
 def address_present(a: DesiredAddress, present: bool = True) -> Probe:
+    # `to A/P` would list every address inside A/P, the node's own among them: ask for A alone.
     return _probe(
-        ("ip", "-o", "addr", "show", "dev", a.interface, "to", a.cidr),
+        ("ip", "-o", "addr", "show", "dev", a.interface, "to", str(a.address)),
         stdout=StdoutTest.NONEMPTY if present else StdoutTest.EMPTY,
     )
 
@@ -140,11 +142,14 @@ def create_md(s: Step, v: DesiredVolume, force: bool) -> Action:
     # Without --force drbdadm asks before writing over a filesystem or old metadata; with no
     # terminal it then refuses. --force is the explicit opt-in of a destructive plan.
     argv = ("drbdadm", "create-md", *(("--force",) if force else ()), v.resource)
+    # Only exit 255 ("No valid meta data found") means there is none: any other failure (the
+    # device cannot be opened, the resource is up) must not read as "free to write".
+    has_metadata = Probe(argv=("drbdadm", "dump-md", v.resource), expect=Expect.NOT_CODE, code=NO_METADATA)
     return s.action(
         ActionKind.CREATE_MD,
         f"drbd:{v.resource}",
         do=argv,
-        check=_probe(("drbdadm", "dump-md", v.resource)),
+        check=has_metadata,
         timeout=STORAGE_TIMEOUT,
         destructive=force,
         retryable=False,
@@ -227,6 +232,13 @@ def demote(s: Step, v: DesiredVolume) -> Action:
     )
 
 
+def connect(s: Step, v: DesiredVolume) -> Action:
+    """Reconnect a StandAlone resource (after a partition, or as a split brain's survivor)."""
+    return s.action(
+        ActionKind.CONNECT, f"drbd:{v.resource}", do=("drbdadm", "connect", v.resource), timeout=QUICK_TIMEOUT
+    )
+
+
 def discard_split_brain(s: Step, v: DesiredVolume, flavour: DrbdFlavour) -> Action:
     """Reconnect this (standby) side as the split brain's victim: its changes since are discarded."""
     if flavour is DrbdFlavour.V84:
@@ -254,6 +266,28 @@ def mkdir(s: Step, mount_point: str) -> Action:
         check=_probe(("test", "-d", mount_point)),
         verify=_probe(("test", "-d", mount_point)),
         timeout=QUICK_TIMEOUT,
+    )
+
+
+def has_filesystem(v: DesiredVolume) -> Probe:
+    assert v.filesystem is not None
+    return _probe(
+        ("blkid", "-p", "-s", "TYPE", "-o", "value", v.device), matches=re.escape(v.filesystem.type.value)
+    )
+
+
+def mkfs(s: Step, v: DesiredVolume) -> Action:
+    """A filesystem on a device that has just been initialised: the check makes sure no existing
+    filesystem is ever written over (blkid finds one, the step is skipped)."""
+    assert v.filesystem is not None
+    return s.action(
+        ActionKind.MKFS,
+        f"fs:{v.filesystem.mount_point}",
+        do=("mkfs", "-t", v.filesystem.type.value, v.device),
+        check=has_filesystem(v),
+        verify=has_filesystem(v),
+        timeout=max(STORAGE_TIMEOUT, 600.0),
+        retryable=False,
     )
 
 

@@ -64,6 +64,11 @@ def render_drbd_resource(
     network = replication_network(cluster, lv)
     nodes = cluster.spec.nodes
     lines = [*_header(cluster, app, lv, flavour), f"resource {_quoted(lv.drbd.resource)} {{"]
+    if flavour is DrbdFlavour.V9:
+        # DRBD 9 promotes a Secondary by itself when its device is opened (auto-promote yes):
+        # a stray mount or `xl create` on the standby would then make it Primary. Only the agent
+        # decides where an application is Primary.
+        lines += _section("options", ["auto-promote no;"])
     lines += _section("net", [f"protocol {lv.drbd.protocol};"])
     # resync-rate is only the starting point of the dynamic resync controller, which is on by
     # default (c-plan-ahead 20) and may run up to c-max-rate; c-plan-ahead 0 makes it the fixed

@@ -217,3 +217,11 @@ def test_values_that_could_break_the_syntax_are_refused() -> None:
     spec = cluster.spec.model_copy(update={"nodes": (zoned, cluster.spec.nodes[1])})
     with pytest.raises(RenderError, match="zone"):
         render_drbd_resource(cluster.model_copy(update={"spec": spec}), app, lv, DrbdFlavour.V84)
+
+
+def test_drbd9_resources_never_promote_themselves(tmp_path: Path) -> None:
+    """auto-promote would let a mount on the standby make it Primary: only the agent promotes."""
+    case = next(c for c in CASES if c.flavour is DrbdFlavour.V9)
+    result = drbdadm.dump(_write(tmp_path, case), case.lv.drbd.resource, case.node, case.flavour)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"auto-promote\s+no;", result.stdout), result.stdout

@@ -1,0 +1,239 @@
+"""What DRBD prints: `drbdsetup status --json`, /proc/drbd (9 and 8.4), `drbdadm role|dstate|dump-md`.
+
+The JSON is laid out as drbd-utils 9's `status_cmd` prints it (drbdsetup.c: resource_status_json,
+device_status_json, connection_status_json, peer_device_status_json), sizes and counters in KiB,
+the resync details only while a resync runs. /proc/drbd of DRBD 9 has the version lines only;
+of 8.4 it has a line pair per minor, with the progress lines of a resync.
+"""
+
+from reconciler.lab.sim.drbd import Side as DrbdSide
+from reconciler.lab.sim.drbd import World, peer_view, replication, sync_of
+from reconciler.lab.sim.model import KIB, DrbdMetadata, Node
+from reconciler.observe.drbd.states import ConnectionState, DiskState, ReplicationState
+
+SECTOR = 512
+GIT_HASH = "e163b05a76254c0f51f999970e861d72bb16409a"
+_JSON_BOOL = {True: "true", False: "false"}
+
+
+def _device_json(side: DrbdSide) -> str:
+    res = side.res
+    return (
+        "    {\n"
+        f'      "volume": {res.volume},\n'
+        f'      "minor": {res.minor},\n'
+        f'      "disk-state": "{side.md.disk.value}",\n'
+        '      "client": false,\n'
+        '      "quorum": true,\n'
+        f'      "size": {res.size // KIB},\n'
+        '      "read": 0,\n'
+        f'      "written": {res.written // KIB},\n'
+        '      "al-writes": 0,\n'
+        '      "bm-writes": 0,\n'
+        '      "upper-pending": 0,\n'
+        '      "lower-pending": 0\n'
+        "    }"
+    )
+
+
+def _sync_details(world: World, side: DrbdSide, left: int, total: int) -> str:
+    rate_sectors_ms = side.res.rate / SECTOR / 1000 if side.res.rate else 0.0
+    sync = sync_of(world, side.res.name)
+    elapsed_ms = int((world.clock - sync.started_at) * 1000) if sync is not None else 0
+    done = total - left
+    mib_s = side.res.rate / (1024 * 1024)
+    eta = left / side.res.rate if side.res.rate else 987654321
+    return (
+        f'          "rs-total": {total // SECTOR},\n'
+        f'          "rs-dt-start-ms": {elapsed_ms},\n'
+        '          "rs-paused-ms": 0,\n'
+        '          "rs-dt0-ms": 3000,\n'
+        f'          "rs-db0-sectors": {int(rate_sectors_ms * 3000)},\n'
+        '          "rs-dt1-ms": 3000,\n'
+        f'          "rs-db1-sectors": {int(rate_sectors_ms * 3000)},\n'
+        '          "rs-failed": 0,\n'
+        '          "rs-same-csum": 0,\n'
+        f'          "want": {side.res.rate / KIB:.2f},\n'
+        f'          "db0/dt0 [MiB/s]": {mib_s:.2f},\n'
+        f'          "db1/dt1 [MiB/s]": {mib_s:.2f},\n'
+        f'          "estimated-seconds-to-finish": {eta:.0f},\n'
+        f'          "db/dt [MiB/s]": {mib_s:.2f},\n'
+        f'          "percent-resync-done": {100.0 * done / total if total else 0:.2f}\n'
+    )
+
+
+def _peer_device_json(world: World, side: DrbdSide) -> str:
+    repl = replication(world, side)
+    _, peer_disk = peer_view(world, side)
+    sync = (
+        sync_of(world, side.res.name)
+        if repl in (ReplicationState.SYNC_SOURCE, ReplicationState.SYNC_TARGET)
+        else None
+    )
+    left = sync.left if sync is not None else 0
+    done = sync.total - sync.left if sync is not None else 0
+    size = side.res.size
+    in_sync = 100 * (1 - left / size) if size else 0.0
+    details = sync is not None and sync.total > 0
+    return (
+        "        {\n"
+        f'          "volume": {side.res.volume},\n'
+        f'          "replication-state": "{repl.value}",\n'
+        f'          "peer-disk-state": "{peer_disk.value}",\n'
+        '          "peer-client": false,\n'
+        '          "resync-suspended": "no",\n'
+        f'          "received": {done // KIB if repl is ReplicationState.SYNC_TARGET else 0},\n'
+        f'          "sent": {done // KIB if repl is ReplicationState.SYNC_SOURCE else 0},\n'
+        f'          "out-of-sync": {left // KIB},\n'
+        '          "pending": 0,\n'
+        '          "unacked": 0,\n'
+        f'          "has-sync-details": {_JSON_BOOL[details]},\n'
+        '          "has-online-verify-details": false,\n'
+        f'          "percent-in-sync": {in_sync:.2f}{"," if details else ""}\n'
+        + (_sync_details(world, side, left, sync.total) if details and sync is not None else "")
+        + "        }"
+    )
+
+
+def _connection_json(world: World, side: DrbdSide) -> str:
+    peer_role, _ = peer_view(world, side)
+    return (
+        "    {\n"
+        f'      "peer-node-id": {side.res.peer_node_id},\n'
+        f'      "name": "{side.res.peer_name}",\n'
+        f'      "connection-state": "{side.res.connection.value}", \n'
+        '      "congested": false,\n'
+        f'      "peer-role": "{peer_role.value}",\n'
+        '      "ap-in-flight": 0,\n'
+        '      "rs-in-flight": 0,\n'
+        '      "peer_devices": [\n'
+        f"{_peer_device_json(world, side)} ]\n"
+        "    }"
+    )
+
+
+def status_json(world: World, node: Node) -> str:
+    """`drbdsetup status --json --statistics` (all resources, sorted by name)."""
+    out = ["[\n"]
+    for i, res in enumerate(sorted(node.drbd.resources, key=lambda r: r.name)):
+        side = DrbdSide(node, res)
+        if i:
+            out.append(",\n")
+        out.append(
+            "{\n"
+            f'  "name": "{res.name}",\n'
+            f'  "node-id": {res.node_id},\n'
+            f'  "role": "{res.role.value}",\n'
+            '  "suspended": false,\n'
+            '  "write-ordering": "flush",\n'
+            '  "devices": [\n'
+            f"{_device_json(side)} ],\n"
+            '  "connections": [\n'
+            f"{_connection_json(world, side)} ]\n"
+            "}\n"
+        )
+    out.append("]\n\n")
+    return "".join(out)
+
+
+# --- /proc/drbd ----------------------------------------------------------------------------
+
+
+def _cs_84(world: World, side: DrbdSide) -> str:
+    repl = replication(world, side)
+    if repl in (ReplicationState.SYNC_SOURCE, ReplicationState.SYNC_TARGET):
+        return repl.value
+    if side.res.connection is ConnectionState.CONNECTING:
+        return "WFConnection"
+    return side.res.connection.value
+
+
+def _grouped(number: int) -> str:
+    return f"{number:,}"
+
+
+def _progress_84(world: World, side: DrbdSide) -> str:
+    sync = sync_of(world, side.res.name)
+    if sync is None or sync.total == 0:
+        return ""
+    permille = 1000 * (sync.total - sync.left) // sync.total
+    bar = min(20, max(1, permille // 50))
+    speed = side.res.rate // KIB
+    seconds = sync.left // side.res.rate if side.res.rate else 0
+    want = f" want: {_grouped(speed)}" if sync.target == side.node.name else ""
+    return (
+        f"\t[{'=' * (bar - 1)}>{'.' * (20 - bar)}] sync'ed:{permille // 10:3d}.{permille % 10}% "
+        f"({sync.left // KIB}/{sync.total // KIB})K\n"
+        f"\tfinish: {seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d} speed: {_grouped(speed)} "
+        f"({_grouped(speed)}){want} K/sec\n"
+    )
+
+
+def proc_drbd(world: World, node: Node) -> str:
+    version = node.drbd.version
+    if node.drbd.nine:
+        return (
+            f"version: {version} (api:2/proto:86-122)\n"
+            f"GIT-hash: {GIT_HASH} build by lab@{node.name}, 2024-03-04 12:00:00\n"
+            f"Transports (api:21): tcp ({version})\n"
+        )
+    lines = [f"version: {version} (api:1/proto:86-101)\n", "srcversion: 5A4F43804B37BB28FCB1F47\n"]
+    previous = -1
+    for res in sorted(node.drbd.resources, key=lambda r: r.minor):
+        side = DrbdSide(node, res)
+        peer_role, peer_disk = peer_view(world, side)
+        protocol = " " if res.connection is ConnectionState.STANDALONE else "C"
+        sync = sync_of(world, res.name)
+        oos = sync.left // KIB if sync is not None else 0
+        if res.minor != previous + 1:
+            lines.append("\n")
+        lines.append(
+            f"{res.minor:2d}: cs:{_cs_84(world, side)} ro:{res.role.value}/{peer_role.value} "
+            f"ds:{side.md.disk.value}/{peer_disk.value} {protocol} r-----\n"
+            f"    ns:0 nr:0 dw:{res.written // KIB} dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:{oos}\n"
+        )
+        lines.append(_progress_84(world, side))
+        previous = res.minor
+    return "".join(lines)
+
+
+# --- drbdadm role / dstate / dump-md -------------------------------------------------------
+
+
+def role_text(world: World, side: DrbdSide) -> str:
+    if side.node.drbd.nine:
+        return f"{side.res.role.value}\n"
+    peer_role, _ = peer_view(world, side)
+    return f"{side.res.role.value}/{peer_role.value}\n"
+
+
+def dstate_text(world: World, side: DrbdSide) -> str:
+    _, peer_disk = peer_view(world, side)
+    return f"{side.md.disk.value}/{peer_disk.value}\n"
+
+
+def offline_dstate_text(md: DrbdMetadata, nine: bool) -> str:
+    """drbdmeta's `dstate` of a resource that is down (read from the metadata)."""
+    if md.disk is DiskState.INCONSISTENT:
+        word = "Inconsistent"
+    elif md.disk is DiskState.OUTDATED:
+        word = "Outdated"
+    else:
+        word = "UpToDate" if nine and md.peer_outdated else "Consistent"
+    return f"{word}\n" if nine else f"{word}/DUnknown\n"
+
+
+def dump_md_text(command: str, md: DrbdMetadata, size: int, nine: bool) -> str:
+    flags = {DiskState.UP_TO_DATE: 0x1011, DiskState.OUTDATED: 0x0011}.get(md.disk, 0x0010)
+    version = "v09" if nine else "v08"
+    return (
+        "# DRBD meta data dump\n"
+        "# 2026-01-01 00:00:00 +0000 [1767225600]\n"
+        f"# {command}\n"
+        "#\n\n"
+        f'version "{version}";\n' + ("max-peers 1;\n" if nine else "") + f"flags 0x{flags:08X};\n"
+        f"la-size-sect {size // SECTOR};\n"
+        "bm-byte-per-bit 4096;\n"
+        "al-stripes 1;\n"
+        "al-stripe-size-4k 8;\n"
+    )

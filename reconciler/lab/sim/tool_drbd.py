@@ -1,0 +1,285 @@
+"""drbd-utils stand-ins: `drbdadm` (the commands the planner emits) and `drbdsetup status --json`.
+
+drbdadm reads the resource from the node's /etc/drbd.d/*.res, runs drbdsetup or drbdmeta and,
+when one fails, prints "Command '...' terminated with exit code N" and exits with that code;
+the lab prints the same. DRBD 9 names the resource in messages, 8.4 the minor. Exit codes are
+drbdsetup's (10 for a kernel "Failure", 11 for a refused state change, 17 when no UpToDate data
+is reachable, 20 for a tool error) and drbdmeta's (1 when it was not allowed to overwrite
+metadata, 20 when it cannot open the device, 255 when there is no metadata).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from reconciler.lab.sim import drbd
+from reconciler.lab.sim.drbd import Refused, Side
+from reconciler.lab.sim.drbd_report import (
+    dstate_text,
+    dump_md_text,
+    offline_dstate_text,
+    role_text,
+    status_json,
+)
+from reconciler.lab.sim.drbdconf import ConfError, ResourceConf, find_resource
+from reconciler.lab.sim.model import KIB, DrbdMetadata, Node
+from reconciler.lab.sim.result import failed, ok, unsupported
+from reconciler.lab.sim.state import Cluster
+from reconciler.observe.runner import CommandResult
+
+TOOL_ERROR = 20
+_OPTIONS = {
+    "role": (),
+    "dstate": (),
+    "dump-md": (),
+    "create-md": ("--force",),
+    "up": (),
+    "down": (),
+    "adjust": (),
+    "primary": ("--force", "--overwrite-data-of-peer"),
+    "secondary": (),
+    "connect": ("--discard-my-data",),
+    "disconnect": (),
+}
+
+
+@dataclass
+class Call:
+    cluster: Cluster
+    node: Node
+    argv: tuple[str, ...]
+    conf: ResourceConf
+    options: list[str]
+
+    @property
+    def nine(self) -> bool:
+        return self.node.drbd.nine
+
+    @property
+    def obj(self) -> str:
+        return self.conf.name if self.nine else str(self.conf.minor)
+
+    def setup(self, sub: str, extra: str = "") -> str:
+        if self.nine:
+            return f"drbdsetup {sub} {self.conf.name}{extra}"
+        return f"drbdsetup-84 {sub} {self.conf.minor}{extra}"
+
+    def meta(self, sub: str) -> str:
+        return f"drbdmeta {self.conf.minor} {'v09' if self.nine else 'v08'} {self.conf.disk} internal {sub}"
+
+    def fail(self, code: int, message: str, command: str, stdout: str = "") -> CommandResult:
+        return failed(
+            self.argv, code, f"{message}Command '{command}' terminated with exit code {code}\n", stdout
+        )
+
+    def refused(self, refusal: Refused, command: str) -> CommandResult:
+        return self.fail(refusal.exit_code, f"{self.obj}: {refusal.message}\n", command)
+
+    def module(self, command: str) -> CommandResult | None:
+        """drbdsetup loads the module on first use; a node without it cannot."""
+        if not self.node.drbd.installed:
+            return self.fail(TOOL_ERROR, "Failed to modprobe drbd (No such file or directory)\n", command)
+        self.node.drbd.loaded = True
+        return None
+
+    def side(self) -> Side | None:
+        res = self.node.drbd.resource(self.conf.name)
+        return Side(self.node, res) if res is not None else None
+
+    def not_up(self, sub: str) -> CommandResult:
+        if self.nine:
+            return self.refused(Refused(drbd.UNKNOWN_RESOURCE), self.setup(sub))
+        return self.refused(Refused((10, "Failure: (127) Device minor not allocated")), self.setup(sub))
+
+    def offline_problem(self, sub: str) -> CommandResult | None:
+        """drbdmeta's checks of a resource that is down: device, then metadata."""
+        if self.node.block_size(self.conf.disk) is None:
+            return self.fail(
+                TOOL_ERROR, f"open({self.conf.disk}) failed: No such file or directory\n", self.meta(sub)
+            )
+        if self.conf.disk not in self.node.drbd.metadata:
+            return self.fail(255, "No valid meta data found\n", self.meta(sub))
+        return None
+
+
+def _role(c: Call) -> CommandResult:
+    problem = c.module(c.setup("role"))
+    if problem is not None:
+        return problem
+    side = c.side()
+    if side is None:
+        if c.nine:
+            return c.fail(10, f"{c.conf.name}: Unknown resource\n", c.setup("role"))
+        return c.not_up("role")
+    return ok(c.argv, role_text(c.cluster, side))
+
+
+def _dstate(c: Call) -> CommandResult:
+    side = c.side()
+    if side is not None:
+        return ok(c.argv, dstate_text(c.cluster, side))
+    problem = c.offline_problem("dstate")
+    if problem is not None:
+        return problem
+    return ok(c.argv, offline_dstate_text(c.node.drbd.metadata[c.conf.disk], c.nine))
+
+
+def _dump_md(c: Call) -> CommandResult:
+    if c.side() is not None:
+        return c.fail(TOOL_ERROR, f"Device '{c.conf.minor}' is configured!\n", c.meta("dump-md"))
+    problem = c.offline_problem("dump-md")
+    if problem is not None:
+        return problem
+    size = c.node.block_size(c.conf.disk) or 0
+    return ok(c.argv, dump_md_text(c.meta("dump-md"), c.node.drbd.metadata[c.conf.disk], size, c.nine))
+
+
+def _create_md(c: Call) -> CommandResult:
+    force = "--force" in c.options
+    sub = ("create-md 1" if c.nine else "create-md") + (" --force" if force else "")
+    if c.side() is not None:
+        return c.fail(TOOL_ERROR, f"Device '{c.conf.minor}' is configured!\n", c.meta(sub))
+    size = c.node.block_size(c.conf.disk)
+    if size is None:
+        return c.fail(TOOL_ERROR, f"open({c.conf.disk}) failed: No such file or directory\n", c.meta(sub))
+    fmt = "v09" if c.nine else "v08"
+    old = c.node.drbd.metadata.get(c.conf.disk)
+    question = ""
+    if old is not None:
+        question = (
+            f"You want me to create a {fmt} style flexible-size internal meta data block.\n"
+            f"There appears to be a {fmt} flexible-size internal meta data block\n"
+            f"already in place on {c.conf.disk} at byte offset {size - 4 * KIB}\n\n"
+            "Do you really want to overwrite the existing meta-data?\n"
+        )
+        if not force:
+            return c.fail(
+                1, question + "[need to type 'yes' to confirm] \n", c.meta(sub), "Operation cancelled.\n"
+            )
+        question += "*** confirmation forced via --force option ***\n"
+    # The data stays where it was: only DRBD's view of it (Inconsistent, no history) is new.
+    c.node.drbd.metadata[c.conf.disk] = DrbdMetadata(fstype=old.fstype if old else None)
+    bitmap_kb = drbd.metadata_size(size) // KIB - 36
+    return ok(
+        c.argv,
+        "initializing activity log\n"
+        f"initializing bitmap ({bitmap_kb} KB) to all zero\nWriting meta data...\n"
+        "New drbd meta data block successfully created.\n",
+        question,
+    )
+
+
+def _up(c: Call) -> CommandResult:
+    problem = c.module(c.setup("new-resource"))
+    if problem is not None:
+        return problem
+    if c.side() is not None or c.node.drbd.by_minor(c.conf.minor) is not None:
+        return c.refused(Refused(drbd.MINOR_EXISTS), c.setup("new-minor", f" {c.conf.minor} 0"))
+    if c.node.block_size(c.conf.disk) is None:
+        return c.fail(
+            TOOL_ERROR, f"open({c.conf.disk}) failed: No such file or directory\n", c.meta("apply-al")
+        )
+    if c.conf.disk not in c.node.drbd.metadata:
+        attach = f"attach {c.conf.minor} {c.conf.disk} {c.conf.disk} internal"
+        command = f"drbdsetup {attach}" if c.nine else f"drbdsetup-84 {attach}"
+        return c.fail(
+            10,
+            f"{c.conf.minor}: Failure: (119) No valid meta-data signature found.\n\n"
+            f"\t==> Use 'drbdadm create-md {c.conf.name}' to initialize meta-data area. <==\n\n",
+            command,
+        )
+    drbd.bring_up(c.cluster, c.node, c.conf, c.cluster.peer(c.node).name)
+    return ok(c.argv)
+
+
+def _down(c: Call) -> CommandResult:
+    side = c.side()
+    if side is None:
+        return ok(c.argv)
+    try:
+        drbd.take_down(c.cluster, c.node, side.res)
+    except Refused as refusal:
+        return c.refused(refusal, c.setup("down"))
+    return ok(c.argv)
+
+
+def _adjust(c: Call) -> CommandResult:
+    side = c.side()
+    if side is None:
+        return _up(c)
+    drbd.adjust(c.cluster, c.node, side.res, c.conf)
+    return ok(c.argv)
+
+
+def _with_resource(sub: str, act: Callable[[Call, Side], None]) -> Callable[[Call], CommandResult]:
+    def run(c: Call) -> CommandResult:
+        problem = c.module(c.setup(sub))
+        if problem is not None:
+            return problem
+        side = c.side()
+        if side is None:
+            return c.not_up(sub)
+        try:
+            act(c, side)
+        except Refused as refusal:
+            extra = "".join(f" {o}" for o in c.options if o != "--overwrite-data-of-peer" or not c.nine)
+            return c.refused(refusal, c.setup(sub, extra))
+        return ok(c.argv)
+
+    return run
+
+
+def _promote(c: Call, side: Side) -> None:
+    force = "--force" in c.options or (not c.nine and "--overwrite-data-of-peer" in c.options)
+    drbd.promote(c.cluster, c.node, side.res, force)
+
+
+_COMMANDS: dict[str, Callable[[Call], CommandResult]] = {
+    "role": _role,
+    "dstate": _dstate,
+    "dump-md": _dump_md,
+    "create-md": _create_md,
+    "up": _up,
+    "down": _down,
+    "adjust": _adjust,
+    "primary": _with_resource("primary", _promote),
+    "secondary": _with_resource("secondary", lambda c, s: drbd.demote(c.node, s.res)),
+    "connect": _with_resource(
+        "connect", lambda c, s: drbd.connect(c.cluster, c.node, s.res, "--discard-my-data" in c.options)
+    ),
+    "disconnect": _with_resource("disconnect", lambda c, s: drbd.disconnect(c.cluster, c.node, s.res)),
+}
+
+
+def _parse(argv: tuple[str, ...]) -> tuple[str, str, list[str]] | None:
+    words = [w for w in argv[1:] if w != "--"]
+    options = [w for w in words if w.startswith("--")]
+    rest = [w for w in words if not w.startswith("-")]
+    if len(rest) != 2 or len(options) + len(rest) != len(words):
+        return None
+    return rest[0], rest[1], options
+
+
+def drbdadm(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+    parsed = _parse(argv)
+    if parsed is None or parsed[0] not in _COMMANDS:
+        return unsupported(argv, TOOL_ERROR)
+    command, name, options = parsed
+    unknown = [o for o in options if o not in _OPTIONS[command]]
+    if unknown:
+        return failed(argv, TOOL_ERROR, f"drbdadm {command}: unrecognized option '{unknown[0]}'\n")
+    try:
+        conf = find_resource(node.files, name, node.name)
+    except ConfError as err:
+        return failed(argv, err.exit_code, f"{err}\n")
+    return _COMMANDS[command](Call(cluster, node, argv, conf, options))
+
+
+def drbdsetup(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+    if argv[1:] not in (("status", "--json", "--statistics"), ("status", "--json")):
+        return unsupported(argv, TOOL_ERROR)
+    if not node.drbd.installed:
+        return failed(argv, TOOL_ERROR, "Failed to modprobe drbd (No such file or directory)\n")
+    node.drbd.loaded = True
+    if not node.drbd.nine:
+        return failed(argv, TOOL_ERROR, "drbdsetup-84 status: unrecognized option '--json'\n")
+    return ok(argv, status_json(cluster, node))
