@@ -1,18 +1,21 @@
 """Commands that look at a node: observe (and --parse), capture."""
 
+import os
 import sys
 from pathlib import Path
 from typing import TextIO
 
 import click
 
-from reconciler.commands.common import EXIT_ERROR
+from reconciler.commands.common import EXIT_ERROR, load_or_exit
+from reconciler.desired import PlacementError, placement
 from reconciler.observe import ParseError, UnknownKind, parse
 from reconciler.observe.bundle import BundleError, capture, read_bundle, replay, write_bundle
 from reconciler.observe.node import HostFiles, observe_node
 from reconciler.observe.report import render_observed
-from reconciler.observe.runner import SubprocessRunner
+from reconciler.observe.runner import Runner, SubprocessRunner
 from reconciler.observe.state import Observed
+from reconciler.reconcile import probe_apps
 
 observed_option = click.option(
     "--observed",
@@ -73,12 +76,27 @@ def observed_node(bundle: Path | None) -> Observed:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the bundle (default: reconciler-NODE-TIME.tar.gz here).",
 )
-def capture_command(output: Path | None) -> None:
+@click.option("--node", help="This node's name in the manifests (default: the host name).")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[PATH]...")
+def capture_command(output: Path | None, node: str | None, paths: tuple[Path, ...]) -> None:
     """Write a support bundle: every raw output of one observation pass, and the tools' versions.
 
-    Any command that observes replays it with --observed BUNDLE, on any machine.
+    With manifest PATHs, the bundle also holds the applications' generated files as they are on
+    this node, so that `plan --observed BUNDLE PATH` replays everything `plan` reads. Any command
+    that observes replays a bundle with --observed BUNDLE, on any machine.
     """
-    observed, bundle = capture(SubprocessRunner(), HostFiles.from_env())
+    also = None
+    if paths:
+        manifests = load_or_exit(paths)
+        me = node or os.uname().nodename
+
+        def also(runner: Runner) -> object:
+            return probe_apps(runner, manifests, me, placement(manifests, {}))
+
+    try:
+        observed, bundle = capture(SubprocessRunner(), HostFiles.from_env(), also)
+    except PlacementError as err:
+        raise click.ClickException(f"{err}; give this node's name with --node") from err
     path = output or Path(f"reconciler-{observed.node}-{observed.taken_at:%Y%m%dT%H%M%SZ}.tar.gz")
     write_bundle(bundle, path)
     failed = f", {len(observed.errors)} section(s) failed" if observed.errors else ""

@@ -9,7 +9,7 @@ read in memory, by the names the index gives, with a size limit.
 import io
 import json
 import tarfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -53,10 +53,18 @@ class Bundle(BaseModel):
         return HostFiles(**self.files)
 
 
-def capture(runner: Runner, files: HostFiles) -> tuple[Observed, Bundle]:
-    """Observe once through `runner`, keeping every raw output, and the tools' versions."""
+def capture(
+    runner: Runner, files: HostFiles, also: Callable[[Runner], object] | None = None
+) -> tuple[Observed, Bundle]:
+    """Observe once through `runner`, keeping every raw output, and the tools' versions.
+
+    `also` reads more through the same recorder: the generated files and status commands of the
+    applications, so that `plan --observed` sees exactly what `plan` saw.
+    """
     recorder = RecordingRunner(runner)
     observed = observe_node(recorder, files)
+    if also is not None:
+        also(recorder)
     versions = tuple(runner.run(argv) for argv in VERSION_COMMANDS)
     bundle = Bundle(
         node=observed.node,

@@ -19,7 +19,7 @@ from reconciler.observe.drbd.models import Resource
 from reconciler.observe.drbd.states import ConnectionState, DiskState, ReplicationState, Role
 from reconciler.observe.state import Observed
 from reconciler.plan import steps
-from reconciler.plan.model import Action, ActionKind
+from reconciler.plan.model import Action
 from reconciler.render.drbd import DrbdFlavour
 
 
@@ -202,8 +202,9 @@ def _mount(p: _AppPlan, vol: DesiredVolume, promoted: Action | None) -> Action |
     assert fs is not None
     if not p.has(f"fs:{fs.mount_point}", DriftCode.FS_NOT_MOUNTED):
         return None
-    if promoted is not None and promoted.kind is ActionKind.INITIAL_SYNC:
-        # A device that has just been initialised holds no filesystem yet.
+    if p.options.allow_destructive:
+        # Level-triggered: also after a crash between the initial sync and this step. Its check
+        # skips it on any device that carries a signature.
         promoted = p.add(steps.mkfs(p.step, vol), promoted)
     made = p.add(steps.mkdir(p.step, fs.mount_point), promoted)
     checked = p.add(steps.fsck(p.step, vol), made) if fs.fsck else made

@@ -22,6 +22,7 @@ UP = r"(Primary|Secondary)(/\S+)*"
 LOCAL_UPTODATE = r"UpToDate(/\S+)*"
 ALL_UPTODATE = r"UpToDate(/UpToDate)+"
 NO_METADATA = 255
+BLKID_NOTHING_FOUND = 2
 
 
 @dataclass(frozen=True)
@@ -276,18 +277,30 @@ def has_filesystem(v: DesiredVolume) -> Probe:
     )
 
 
+def any_signature(v: DesiredVolume) -> Probe:
+    """Holds unless blkid says, with its exit status 2, that the device carries no signature at
+    all: any other answer (a filesystem of another type, an error, blkid missing) keeps mkfs away."""
+    # `-s` filters what blkid prints, not its exit status: a partition table alone still exits 0.
+    argv = ("blkid", "-p", "-s", "TYPE", "-o", "value", v.device)
+    return Probe(argv=argv, expect=Expect.NOT_CODE, code=BLKID_NOTHING_FOUND)
+
+
 def mkfs(s: Step, v: DesiredVolume) -> Action:
-    """A filesystem on a device that has just been initialised: the check makes sure no existing
-    filesystem is ever written over (blkid finds one, the step is skipped)."""
+    """A filesystem on a device that has none: skipped when blkid sees any signature on it.
+
+    Destructive all the same: a superblock damaged beyond blkid's recognition also reads as
+    "nothing", and formatting it would lose what fsck might have saved.
+    """
     assert v.filesystem is not None
     return s.action(
         ActionKind.MKFS,
         f"fs:{v.filesystem.mount_point}",
         do=("mkfs", "-t", v.filesystem.type.value, v.device),
-        check=has_filesystem(v),
+        check=any_signature(v),
         verify=has_filesystem(v),
         timeout=max(STORAGE_TIMEOUT, 600.0),
         retryable=False,
+        destructive=True,
     )
 
 

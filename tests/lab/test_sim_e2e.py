@@ -1,78 +1,21 @@
 """The real observe -> diff -> plan -> execute code against the simulated cluster of the example
 manifests: first deployment, a crash after any single action, and a failover."""
 
-from datetime import UTC, datetime
-
 import pytest
 
-from reconciler.execute import NullJournal, Settings, execute
-from reconciler.lab.sim import Cluster, Crash, Crashed, CrashPoint, SimHost, handle, lab_cluster
+from reconciler.lab.sim import Cluster, Crash, CrashPoint
 from reconciler.lab.sim.drbd import Side
-from reconciler.lab.sim.model import GIB
-from reconciler.manifest import ManifestSet, load_manifests
+from reconciler.manifest import ManifestSet
 from reconciler.observe.drbd.states import Role
-from reconciler.observe.node import observe_node
-from reconciler.plan.model import Revision
-from reconciler.plan.planner import Options
-from reconciler.reconcile import compute_round, probe_apps
-from tests.conftest import REPO
+from tests.plan import seed
 
-NODES = ("centos5s1", "centos5s2")
-SETTINGS = Settings(backoff_initial=0, backoff_max=0, poll_interval=5, verify_grace=5)
+new_cluster = seed.new_cluster
+converge = seed.converge
 
 
 @pytest.fixture(scope="module")
 def manifests() -> ManifestSet:
-    return load_manifests([REPO / "manifests" / "cluster.yaml", REPO / "manifests" / "xapache.yaml"])
-
-
-def new_cluster(manifests: ManifestSet) -> Cluster:
-    return lab_cluster(manifests.cluster.document, disks={"/dev/hda": 20 * GIB}, toolstack="xm")
-
-
-def apply_once(cluster: Cluster, manifests: ManifestSet, node: str, active: dict[str, str]) -> int:
-    """One pass on `node`: observe, plan (destructive steps allowed), execute; the number of actions."""
-    host = SimHost(cluster, node)
-    observed = observe_node(host)
-    assert observed.errors == ()
-    probed = probe_apps(host, manifests, node, active)
-    round_ = compute_round(
-        manifests,
-        revision=Revision(content_hash="lab"),
-        observed=observed,
-        probed=probed,
-        node=node,
-        active=active,
-        options=Options(allow_destructive=True),
-        now=datetime.now(UTC),
-    )
-    if round_.plan.actions:
-        execute(round_.plan, host, NullJournal(), settings=SETTINGS)
-    return len(round_.plan.actions)
-
-
-def format_new_devices(cluster: Cluster) -> None:
-    """The operator's one-time mkfs on the new Primary: the planner has no such step."""
-    for node in cluster.nodes:
-        for res in node.drbd.resources:
-            if node.powered and res.role is Role.PRIMARY and Side(node, res).md.fstype is None:
-                assert handle(cluster, node.name, ("mkfs", "-t", "ext3", res.device)).ok
-
-
-def converge(cluster: Cluster, manifests: ManifestSet, active: dict[str, str], rounds: int = 8) -> None:
-    for _ in range(rounds):
-        planned = 0
-        for node in NODES:
-            if not cluster.node(node).powered:
-                continue
-            try:
-                planned += apply_once(cluster, manifests, node, active)
-            except Crashed:
-                planned += 1  # the agent died mid-plan; the next pass starts from what is there
-            format_new_devices(cluster)
-        if planned == 0:
-            return
-    pytest.fail(f"no convergence in {rounds} rounds; actions: {cluster.actions}")
+    return seed.seed_manifests()
 
 
 def assert_running_on(cluster: Cluster, node: str) -> None:
