@@ -6,6 +6,7 @@ resource brought up in one round is promoted in the next, on the state it then s
 """
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -34,14 +35,23 @@ MAX_ROUNDS = 10
 JOURNAL = "journal.jsonl"
 
 
-def _progress(event: ProgressEvent) -> None:
+def _progress(plan: Plan) -> Callable[[ProgressEvent], None]:
+    estimates = {a.id: a.estimate for a in plan.actions if a.estimate}
+
+    def show(event: ProgressEvent) -> None:
+        _show(event, estimates.get(event.action))
+
+    return show
+
+
+def _show(event: ProgressEvent, estimate: float | None) -> None:
     where = f"[{event.index}/{event.total}] {event.action}"
     if event.event is EventKind.STARTED:
         click.echo(f"{where} ...")
     elif event.event is EventKind.RETRYING:
         click.echo(f"{where}: attempt {event.attempt} failed ({event.message}); again in {event.delay:.0f}s")
     elif event.event is EventKind.WAITING:
-        _waiting(event, where)
+        _waiting(event, where, estimate)
     elif event.status is not None:
         if sys.stdout.isatty():
             click.echo()
@@ -49,12 +59,15 @@ def _progress(event: ProgressEvent) -> None:
         click.echo(f"{where}: {event.status.value} ({event.elapsed:.1f}s){detail}")
 
 
-def _waiting(event: ProgressEvent, where: str) -> None:
-    if event.kind is ActionKind.WAIT_SYNC and event.timeout > 0:
-        share = min(event.elapsed / event.timeout, 1.0)
+def _waiting(event: ProgressEvent, where: str, estimate: float | None) -> None:
+    if event.kind is ActionKind.WAIT_SYNC and estimate:
+        # The bar runs at the declared sync rate; the resync itself may be faster or slower.
+        share = min(event.elapsed / estimate, 0.99)
         bar = "#" * int(share * 30)
+        left = max(estimate - event.elapsed, 0)
         text = (
-            f"{where}: [{bar:<30}] {event.elapsed:.0f}s of at most {event.timeout:.0f}s, disk {event.stdout}"
+            f"{where}: [{bar:<30}] {share:.0%} at the declared rate, ~{left:.0f}s left "
+            f"(gives up after {event.timeout:.0f}s), disk {event.stdout}"
         )
     else:
         text = f"{where}: waiting {event.elapsed:.0f}s of {event.timeout:.0f}s ({event.stdout or 'not yet'})"
@@ -67,7 +80,7 @@ def _waiting(event: ProgressEvent, where: str) -> None:
 def _run(plan: Plan, ctx: Context) -> ExecutionReport:
     journal = Journal(ctx.state_dir / JOURNAL)
     try:
-        return execute(plan, LocalHost(), journal, progress=_progress)
+        return execute(plan, LocalHost(), journal, progress=_progress(plan))
     except PlanRefused as err:
         raise click.ClickException(str(err)) from err
 

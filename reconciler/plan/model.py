@@ -102,6 +102,9 @@ class Action(Data):
     wait: bool = False
     timeout: float
     ok_exit: tuple[int, ...] = (0,)
+    estimate: float | None = Field(
+        default=None, description="Seconds a wait should take (a resync at the declared rate), for progress."
+    )
     on_timeout: tuple[str, ...] | None = Field(
         default=None, description="Run when `do` times out (destroy a domain that did not shut down)."
     )

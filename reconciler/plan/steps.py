@@ -189,6 +189,7 @@ def wait_sync(s: Step, v: DesiredVolume, local_only: bool) -> Action:
         wait=True,
         verify=_probe(("drbdadm", "dstate", v.resource), matches=pattern),
         timeout=sync_wait_seconds(v),
+        estimate=v.size / max(v.sync_rate, 1),
     )
 
 

@@ -151,3 +151,27 @@ def test_a_saved_plan_is_refused_when_the_manifests_changed(empty: Path, tmp_pat
 def test_apply_refuses_a_bundle(empty: Path) -> None:
     result = run("apply", "manifests", "--observed", str(empty), *ROUND)
     assert result.returncode == 2 and "--observed is for plan and drift" in result.stderr
+
+
+def test_the_initial_sync_progress_runs_at_the_declared_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    from reconciler.commands.applying import _show
+    from reconciler.execute import EventKind, ProgressEvent
+    from reconciler.plan.model import ActionKind
+
+    # 8 GiB at 10 MiB/s is 819.2 s: after 205 s a quarter is done.
+    event = ProgressEvent(
+        event=EventKind.WAITING,
+        action="xapache/drbd:xapache-lv01/wait-sync",
+        app="xapache",
+        kind=ActionKind.WAIT_SYNC,
+        target="drbd:xapache-lv01",
+        index=3,
+        total=5,
+        elapsed=205,
+        timeout=1698,
+        stdout="Inconsistent/UpToDate",
+    )
+    _show(event, 8 * 1024 / 10)
+    out = capsys.readouterr().out
+    assert "[#######                       ] 25% at the declared rate, ~614s left" in out
+    assert "disk Inconsistent/UpToDate" in out
