@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from reconciler.execute.report import ActionStatus, RunResult
 from reconciler.observe.runner import READ, CommandResult, Outcome
 from reconciler.plan.model import Action, ActionKind, Revision
+from reconciler.render.files import fsync_directory
 
 TAIL_LINES = 20
 
@@ -140,7 +141,7 @@ class Journal:
         finally:
             os.close(fd)
         if created:
-            _fsync_directory(self.path.parent)
+            fsync_directory(self.path.parent)
 
 
 class NullJournal(Journal):
@@ -152,11 +153,3 @@ class NullJournal(Journal):
 
     def append(self, record: Record) -> None:
         self.records.append(record)
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -38,7 +38,7 @@ def write_atomically(path: Path, content: str, mode: int = 0o644, keep_previous:
         if stat.S_IMODE(path.stat().st_mode) == mode:
             return False
         os.chmod(path, mode)
-        _fsync_directory(path.parent)
+        fsync_directory(path.parent)
         return True
     temporary = _write_temporary(path, data, mode)
     try:
@@ -48,7 +48,7 @@ def write_atomically(path: Path, content: str, mode: int = 0o644, keep_previous:
     except BaseException:
         _unlink_quietly(temporary)
         raise
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
     return True
 
 
@@ -137,7 +137,8 @@ def _copy_durably(source: Path, target: Path) -> None:
         os.fsync(writer.fileno())
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
+    """Make a rename or a new file in `directory` durable (the directory entry itself)."""
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         os.fsync(fd)

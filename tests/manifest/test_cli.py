@@ -1,24 +1,11 @@
 """`reconciler validate`, `describe` and `schema` as a user runs them: exit codes and output."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.cli import run
 
 CASES = Path(__file__).parent / "cases"
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "reconciler", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_validate_valid_exits_0() -> None:

@@ -1,23 +1,10 @@
 """`reconciler observe`, `observe --parse` and `capture` as a user runs them."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import REPO, SHARED_FIXTURES
-
-
-def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "reconciler", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        input=stdin,
-        timeout=120,
-        check=False,
-    )
+from tests.cli import run
+from tests.conftest import SHARED_FIXTURES
 
 
 def test_parse_prints_the_facts_as_json() -> None:

@@ -2,8 +2,6 @@
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -16,22 +14,12 @@ from reconciler.observe.bundle import capture, write_bundle
 from reconciler.observe.node import HostFiles
 from reconciler.observe.runner import Runner
 from reconciler.reconcile import probe_apps
+from tests.cli import run
 from tests.conftest import REPO
 from tests.plan.seed import ON_S1, converge, new_cluster, seed_manifests
 
 SCHEMAS = REPO / "schemas"
 ROUND = ["--node", "centos5s1", "--active", "xapache=centos5s1"]
-
-
-def run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "reconciler", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
 
 
 def bundle_of(cluster: Cluster, manifests: ManifestSet, path: Path) -> Path:
