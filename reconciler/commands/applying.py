@@ -30,6 +30,7 @@ from reconciler.execute import (
 )
 from reconciler.plan.model import ActionKind, Plan
 from reconciler.plan.report import plan_report, render_plan_text
+from reconciler.reconcile import Round
 
 MAX_ROUNDS = 10
 JOURNAL = "journal.jsonl"
@@ -108,16 +109,28 @@ def _apply_saved(saved: Path, ctx: Context) -> int:
     return EXIT_OK if _failures(report) == 0 and report.ok else EXIT_ERROR
 
 
+def _finished(result: Round) -> int:
+    """The round that plans nothing: converged, refused, or waiting on something outside this node."""
+    for error in result.plan.errors:
+        click.echo(style()(f"Error: {error}", "red"), err=True)
+    if result.plan.errors:
+        click.echo("Stopped: what remains is refused (see above).")
+        return EXIT_ERROR
+    if result.drift:
+        left = ", ".join(sorted({d.code.value for d in result.drift}))
+        click.echo(f"Done for now: nothing more to do here; still differing: {left}.")
+    else:
+        click.echo("Converged: the node is as declared.")
+    return EXIT_OK
+
+
 def _apply_rounds(ctx: Context, paths: tuple[Path, ...], target: Target, allow_destructive: bool) -> int:
     previous: tuple[str, ...] | None = None
     for number in range(1, MAX_ROUNDS + 1):
         result = compute(ctx, allow_destructive)
         pending = tuple(a.id for a in result.plan.pending())
         if not pending:
-            for error in result.plan.errors:
-                click.echo(style()(f"Error: {error}", "red"), err=True)
-            click.echo("Converged: the node is as declared." if not result.plan.errors else "Stopped.")
-            return EXIT_ERROR if result.plan.errors else EXIT_OK
+            return _finished(result)
         if pending == previous:
             click.echo(f"Round {number} would repeat round {number - 1}: no progress, stopping.", err=True)
             return EXIT_ERROR

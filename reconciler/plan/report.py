@@ -123,9 +123,17 @@ def render_plan_text(report: PlanReport, style: Style = _plain) -> str:
         lines.append(style("This plan cannot be applied: the node was not fully observed.", "red"))
     lines += [
         "",
-        f"Plan: {report.summary.line()}." if plan.pending() else "No changes: the node is as declared.",
+        _closing(report),
     ]
     return "\n".join(lines)
+
+
+def _closing(report: PlanReport) -> str:
+    if report.plan.pending():
+        return f"Plan: {report.summary.line()}."
+    if report.drift:
+        return f"No action can be planned now; {len(report.drift)} difference(s) remain."
+    return "No changes: the node is as declared."
 
 
 def _severity(d: Drift, style: Style) -> str:
