@@ -116,7 +116,7 @@ def render_plan_text(report: PlanReport, style: Style = _plain) -> str:
             colour = {"+": "green", "~": "yellow", "-": "red"}[symbol]
             danger = style("  DESTRUCTIVE", "red") if a.destructive else ""
             lines.append(f"  {style(symbol, colour)} {a.id}{danger}")
-            lines.append(f"      {_doing(a)}   (timeout {a.timeout:.0f}s)")
+            lines.append(f"      {describe_action(a)}   (timeout {a.timeout:.0f}s)")
     for error in plan.errors:
         lines.append(style(f"Error: {error}", "red"))
     if not plan.applyable:
@@ -141,7 +141,8 @@ def _severity(d: Drift, style: Style) -> str:
     return style(f"{d.severity.value:<7}", colour)
 
 
-def _doing(a: Action) -> str:
+def describe_action(a: Action) -> str:
+    """What an action runs, in one line: its argv, the file it writes, or what it waits for."""
     if a.write is not None:
         return f"write {a.write.path}"
     if a.do is not None:
@@ -171,7 +172,7 @@ def render_plan_markdown(report: PlanReport) -> str:
         lines += ["| | action | command | |", "|---|---|---|---|"]
         for a in plan.pending():
             danger = "**destructive**" if a.destructive else ""
-            lines.append(f"| {SYMBOL[category(a)]} | `{a.id}` | `{_doing(a)}` | {danger} |")
+            lines.append(f"| {SYMBOL[category(a)]} | `{a.id}` | `{describe_action(a)}` | {danger} |")
     lines += [f"> **Error:** {e}" for e in plan.errors]
     return "\n".join(lines) + "\n"
 
