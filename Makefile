@@ -28,9 +28,7 @@ schemas: install
 	$(BIN)/reconciler schema --out schemas
 
 demo: install
-	$(BIN)/reconciler validate manifests
-	@echo
-	$(BIN)/reconciler describe manifests
+	scripts/demo
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -4,6 +4,8 @@ import click
 
 from reconciler import __version__
 from reconciler.commands import applying, manifests, observing, reconciling
+from reconciler.lab.commands import lab as lab_group
+from reconciler.lab.simulate import simulate_command
 from reconciler.linuxha.cli import register as register_linuxha_import
 
 
@@ -30,3 +32,5 @@ for command in (
     main.add_command(command)
 main.add_command(reconciling.plan_command, name="diff")
 register_linuxha_import(main)
+lab_group.add_command(simulate_command)
+main.add_command(lab_group)

@@ -1,0 +1,188 @@
+"""`reconciler lab ...`: build a two-node lab from the Cluster manifest, and break it.
+
+Every command needs root and says so; any failure (a missing lab, a failed `ip` with its
+stderr) is one message and exit 1, never a traceback.
+"""
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from reconciler.commands.common import DEFAULT_MANIFESTS, EXIT_ERROR
+from reconciler.lab import lab as labs
+from reconciler.lab import node as nodes
+from reconciler.lab.errors import LabError
+from reconciler.lab.inventory import ROOT_ENV, Lab, default_root, open_lab, select_lab_id
+from reconciler.lab.status import render_status, status
+
+# A source checkout (or an editable install) has the seed's manifests beside the package.
+_PROJECT_MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+DEFAULT_LAB_MANIFESTS = _PROJECT_MANIFESTS if _PROJECT_MANIFESTS.is_dir() else DEFAULT_MANIFESTS
+
+lab_id_option = click.option("--id", "lab_id", metavar="ID", help="The lab (default: the only one there is).")
+
+
+@contextmanager
+def _reporting() -> Iterator[None]:
+    """Check for root, and turn a LabError into one message on stderr and exit 1."""
+    try:
+        labs.require_root()
+        yield
+    except LabError as err:
+        click.echo(f"lab: {err}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def _root(ctx: click.Context) -> Path:
+    root = ctx.meta.get("lab_root")
+    return root if isinstance(root, Path) else default_root()
+
+
+def _open(ctx: click.Context, lab_id: str | None) -> Lab:
+    return open_lab(_root(ctx), lab_id)
+
+
+@click.group("lab")
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help=f"Where labs keep their files (default: ${ROOT_ENV} or /run/reconciler-lab).",
+)
+@click.pass_context
+def lab(ctx: click.Context, root: Path | None) -> None:
+    """A two-node lab on this machine: network namespaces joined by veth links (needs root).
+
+    Its addresses exist only inside the lab's namespaces: run what talks to them with `lab exec`.
+    """
+    # meta is shared by every context of the invocation, whichever group `lab` is added to.
+    ctx.meta["lab_root"] = root or default_root()
+
+
+@lab.command("up")
+@click.option(
+    "--manifests",
+    type=click.Path(path_type=Path, exists=True),
+    default=DEFAULT_LAB_MANIFESTS,
+    show_default=True,
+    help="Manifest directory or file holding the Cluster document.",
+)
+@click.option("--id", "lab_id", metavar="ID", help="The new lab's id (default: random).")
+@click.pass_context
+def up_command(ctx: click.Context, manifests: Path, lab_id: str | None) -> None:
+    """Build a lab: one namespace per node, one veth link per network, the nodes' addresses."""
+    with _reporting():
+        made = labs.up(manifests, _root(ctx), lab_id)
+    click.echo(f"lab {made.id} is up: cluster {made.inventory.manifest.cluster}, in {made.dir}")
+    for record in made.inventory.nodes:
+        ends = [link.end(record.name) for link in made.inventory.plan.links]
+        addresses = ", ".join(f"{end.interface} {end.address}" for end in ends)
+        click.echo(f"  {record.name}: namespace {record.namespace}, holder {record.holder_pid}, {addresses}")
+    first = made.inventory.nodes[0].name
+    click.echo(f"run commands in a node with: reconciler lab exec {first} -- ip addr")
+
+
+@lab.command("status")
+@lab_id_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def status_command(ctx: click.Context, lab_id: str | None, as_json: bool) -> None:
+    """Each node's holder, links, addresses, and whether it reaches its peer on each network."""
+    with _reporting():
+        observed = status(_open(ctx, lab_id))
+    click.echo(observed.model_dump_json(indent=2) if as_json else render_status(observed))
+
+
+@lab.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@lab_id_option
+@click.argument("node")
+@click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED, metavar="-- CMD...")
+@click.pass_context
+def exec_command(ctx: click.Context, lab_id: str | None, node: str, argv: tuple[str, ...]) -> None:
+    """Run CMD inside NODE (its network and mount namespaces), with the lab's PATH; exit as CMD does."""
+    # With interspersed arguments off (so that CMD's options stay CMD's), click passes the `--`
+    # after NODE through.
+    if argv[:1] == ("--",):
+        argv = argv[1:]
+    with _reporting():
+        opened = _open(ctx, lab_id)
+        command = nodes.exec_argv(opened, node, argv)
+        env = nodes.node_env(opened, node)
+        # Found on the caller's PATH, not the node's, where a stand-in could shadow it.
+        nsenter = shutil.which(command[0])
+        if nsenter is None:
+            raise LabError("nsenter not found (it comes with util-linux)")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Replaced by the command itself: its output streams, its exit code and signals are ours.
+    os.execve(nsenter, command, env)  # noqa: S606 (an argv list; no shell is involved)
+
+
+@lab.command("partition")
+@lab_id_option
+@click.argument("network", required=False)
+@click.pass_context
+def partition_command(ctx: click.Context, lab_id: str | None, network: str | None) -> None:
+    """Take NETWORK's link (default: every link) down on both nodes."""
+    with _reporting():
+        cut = labs.partition(_open(ctx, lab_id), network)
+    click.echo(f"partitioned: {', '.join(cut)}")
+
+
+@lab.command("heal")
+@lab_id_option
+@click.argument("network", required=False)
+@click.pass_context
+def heal_command(ctx: click.Context, lab_id: str | None, network: str | None) -> None:
+    """Bring NETWORK's link (default: every link) up again on the nodes that are on."""
+    with _reporting():
+        healed = labs.heal(_open(ctx, lab_id), network)
+    click.echo(f"healed: {', '.join(healed)}")
+
+
+@lab.command("kill")
+@lab_id_option
+@click.argument("node")
+@click.pass_context
+def kill_command(ctx: click.Context, lab_id: str | None, node: str) -> None:
+    """Power NODE off: SIGKILL every process in it, take its links down."""
+    with _reporting():
+        nodes.kill(_open(ctx, lab_id), node)
+    click.echo(f"{node} is off")
+
+
+@lab.command("start")
+@lab_id_option
+@click.argument("node")
+@click.pass_context
+def start_command(ctx: click.Context, lab_id: str | None, node: str) -> None:
+    """Power NODE on again: a new holder, its links up (except partitioned networks)."""
+    with _reporting():
+        started = nodes.start(_open(ctx, lab_id), node)
+    click.echo(f"{node} is on" if started else f"{node} was already on")
+
+
+@lab.command("down")
+@lab_id_option
+@click.option("--all", "everything", is_flag=True, help="Every lab under the root.")
+@click.pass_context
+def down_command(ctx: click.Context, lab_id: str | None, everything: bool) -> None:
+    """Remove a lab: its processes, namespaces, links and directory (also after a crashed `up`)."""
+    with _reporting():
+        if everything and lab_id is not None:
+            raise LabError("give --id or --all, not both")
+        root = _root(ctx)
+        if everything:
+            results = labs.down_all(root)
+        else:
+            chosen = select_lab_id(root, lab_id)
+            results = {chosen: labs.down(root, chosen)}
+    if not results:
+        click.echo(f"no lab under {root}")
+    for removed_id, removed in results.items():
+        click.echo(f"lab {removed_id}: " + ("removed " + ", ".join(removed) if removed else "nothing left"))

@@ -1,0 +1,242 @@
+"""Building and removing a lab, and cutting its networks: `up`, `down`, `partition`, `heal`.
+
+`up` records each step in the inventory before taking it, and undoes everything when a step
+fails. `down` works from whatever inventory there is (none, partial or whole) and also finds
+what a crash left unrecorded by the lab's name prefix: namespaces, veth ends still in the host's
+namespace, and holder processes by their command line. It never touches anything else.
+"""
+
+import os
+import shutil
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from reconciler.lab import node as nodes
+from reconciler.lab.errors import LabError
+from reconciler.lab.inventory import (
+    INVENTORY_FILE,
+    Inventory,
+    Lab,
+    ManifestRef,
+    NodeRecord,
+    VethRecord,
+    check_lab_id,
+    lab_dir,
+    list_labs,
+    load_inventory,
+    new_lab_id,
+)
+from reconciler.lab.network import (
+    EndPlan,
+    create_link,
+    create_namespace,
+    delete_host_link,
+    delete_namespace,
+    host_links,
+    list_namespaces,
+    name_prefix,
+    plan_network,
+    set_link,
+    settle_links,
+)
+from reconciler.manifest import ManifestError, load_manifests
+from reconciler.manifest.loader import LoadedCluster
+from reconciler.observe.runner import Runner, SubprocessRunner
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise LabError("the lab needs root (it creates network namespaces and veth links): run it as root")
+
+
+def load_cluster(manifests: Path) -> LoadedCluster:
+    """The Cluster document of a manifest file or directory; every error at once otherwise."""
+    try:
+        return load_manifests([manifests]).cluster
+    except ManifestError as err:
+        raise LabError(f"{err.render_text()}\n{len(err.diagnostics)} error(s) in the manifests") from err
+
+
+def up(manifests: Path, root: Path, lab_id: str | None = None, runner: Runner | None = None) -> Lab:
+    """Build a lab from the Cluster manifest in `manifests` (a file or a directory)."""
+    loaded = load_cluster(manifests)
+    lab_id = check_lab_id(lab_id) if lab_id is not None else new_lab_id()
+    runner = runner or SubprocessRunner()
+    _refuse_existing(root, lab_id, runner)
+    inventory = Inventory(
+        lab_id=lab_id,
+        manifest=ManifestRef.of(Path(loaded.source.file), loaded.document.metadata.name),
+        plan=plan_network(lab_id, loaded.document),
+    )
+    lab = Lab(root=root, inventory=inventory, runner=runner)
+    # Outside the clean-up below: if another `up` made this directory meanwhile, it is not ours.
+    try:
+        lab.dir.mkdir(parents=True)
+    except FileExistsError:
+        raise LabError(f"lab {lab_id} exists already") from None
+    try:
+        lab.save()  # first, so that what follows is in a directory `down` knows to be a lab's
+        _make_dirs(lab)
+        _build(lab)
+    except BaseException as failure:
+        # Even on ^C: a half-built lab holds namespaces and processes nobody would remember.
+        try:
+            down(root, lab_id, runner)
+        except LabError as err:
+            failure.add_note(f"removing the half-built lab failed too: {err}")
+        raise
+    return lab
+
+
+def _refuse_existing(root: Path, lab_id: str, runner: Runner) -> None:
+    if lab_dir(root, lab_id).exists() or list_namespaces(runner, name_prefix(lab_id)):
+        raise LabError(f"lab {lab_id} exists already (`lab down --id {lab_id}` removes it)")
+
+
+def _make_dirs(lab: Lab) -> None:
+    # Empty for now: the stand-in executables go here, first on every node's PATH.
+    lab.bin_dir.mkdir()
+    for planned in lab.inventory.plan.nodes:
+        lab.state_dir(planned.name).mkdir(parents=True)
+
+
+def _build(lab: Lab) -> None:
+    inventory = lab.inventory
+    for planned in inventory.plan.nodes:
+        inventory.nodes.append(NodeRecord(name=planned.name, namespace=planned.namespace))
+        lab.save()
+        create_namespace(lab.runner, planned)
+    for link in inventory.plan.links:
+        inventory.veths.append(
+            VethRecord(network=link.network, temp_names=(link.ends[0].temp_name, link.ends[1].temp_name))
+        )
+        lab.save()
+        create_link(lab.runner, link, partial(_moved, lab, link.network))
+    for record in inventory.nodes:
+        nodes.boot(lab, record)
+    settle_links(lab.runner, inventory.live_ends())
+    inventory.complete = True
+    lab.save()
+
+
+def _moved(lab: Lab, network: str, end: EndPlan) -> None:
+    record = lab.node(end.node)
+    record.interfaces[network] = end.interface
+    lab.save()
+
+
+def down(root: Path, lab_id: str, runner: Runner | None = None) -> list[str]:
+    """Remove lab `lab_id` and whatever is left of it; what was removed, one line each.
+
+    Every step is tried even when one fails; the failures are reported together at the end, and
+    the lab directory is kept then, so that `down` can be run again.
+    """
+    check_lab_id(lab_id)
+    runner = runner or SubprocessRunner()
+    directory = lab_dir(root, lab_id)
+    try:
+        inventory: Inventory | None = load_inventory(directory)
+    except LabError:
+        inventory = None  # a crash before the first save, or a damaged file: the scans still work
+    prefix = name_prefix(lab_id)
+    removed: list[str] = []
+    errors: list[str] = []
+    namespaces = list_namespaces(runner, prefix)
+    _attempt(errors, partial(_kill_all, runner, lab_id, namespaces, inventory, removed))
+    # Host-side ends first: a namespace's veths (and so their peers in the host) are destroyed
+    # only some time after `ip netns del` returns, and one could vanish while being deleted.
+    for name in host_links(runner, prefix):
+        _attempt(errors, partial(_remove_host_link, runner, name, removed))
+    for namespace in namespaces:
+        _attempt(errors, partial(_remove_namespace, runner, namespace, removed))
+    if errors:
+        raise LabError(f"lab {lab_id} is not fully removed:\n" + "\n".join(errors))
+    if _remove_lab_dir(directory):
+        removed.append(f"directory {directory}")
+    return removed
+
+
+def _remove_lab_dir(directory: Path) -> bool:
+    """Remove a lab's directory, but only one that is a lab's: a mistaken --root must not cost
+    a directory that happens to be called like a lab id (`etc`, `usr`)."""
+    if (directory / INVENTORY_FILE).exists():
+        shutil.rmtree(directory)
+        return True
+    if directory.is_dir():
+        try:
+            directory.rmdir()  # `up` stopped between its mkdir and its first save
+        except OSError:
+            raise LabError(f"{directory} holds no {INVENTORY_FILE}: not a lab's, left alone") from None
+        return True
+    return False
+
+
+def _attempt(errors: list[str], step: Callable[[], None]) -> None:
+    try:
+        step()
+    except LabError as err:
+        errors.append(str(err))
+
+
+def _remove_namespace(runner: Runner, namespace: str, removed: list[str]) -> None:
+    delete_namespace(runner, namespace)
+    removed.append(f"namespace {namespace}")
+
+
+def _remove_host_link(runner: Runner, name: str, removed: list[str]) -> None:
+    # A veth end left in the host's namespace by a crash; deleting it deletes its peer too.
+    delete_host_link(runner, name)
+    removed.append(f"host link {name}")
+
+
+def _kill_all(
+    runner: Runner, lab_id: str, namespaces: list[str], inventory: Inventory | None, removed: list[str]
+) -> None:
+    """Every process of the lab: those in its namespaces, and its holders wherever they are."""
+    for namespace in namespaces:
+        killed = nodes.kill_namespace(runner, namespace)
+        if killed:
+            removed.append(f"processes {' '.join(map(str, killed))} in {namespace}")
+    holders = dict(nodes.find_holders(lab_id))
+    if inventory is not None:
+        holders.update({r.holder_pid: r.name for r in inventory.nodes if r.holder_pid is not None})
+    for pid, node in sorted(holders.items()):
+        if nodes.is_holder(pid, lab_id, node):
+            nodes.kill_holder(pid, lab_id, node)
+            nodes.wait_gone(pid, lab_id, node)
+            removed.append(f"holder {pid} of {node}")
+
+
+def down_all(root: Path, runner: Runner | None = None) -> dict[str, list[str]]:
+    """`down` for every lab with a directory under `root` (labs of other roots are left alone)."""
+    return {lab_id: down(root, lab_id, runner) for lab_id in list_labs(root)}
+
+
+def partition(lab: Lab, network: str | None = None) -> list[str]:
+    """Take the link of `network` (every link for None) down on both ends; the networks cut."""
+    links = lab.inventory.plan.selected_links(network)
+    for link in links:
+        if link.network not in lab.inventory.partitioned:
+            lab.inventory.partitioned.append(link.network)
+    lab.save()
+    for link in links:
+        for end in link.ends:
+            set_link(lab.runner, end, up=False)
+    return [link.network for link in links]
+
+
+def heal(lab: Lab, network: str | None = None) -> list[str]:
+    """Bring the link of `network` (every link for None) up again, on the nodes that are on."""
+    links = lab.inventory.plan.selected_links(network)
+    healed = {link.network for link in links}
+    lab.inventory.partitioned = [n for n in lab.inventory.partitioned if n not in healed]
+    lab.save()
+    for link in links:
+        for end in link.ends:
+            record = lab.inventory.record(end.node)
+            # A powered-off node keeps its links down until `start`.
+            if record is not None and record.running:
+                set_link(lab.runner, end, up=True)
+    settle_links(lab.runner, lab.inventory.live_ends())
+    return [link.network for link in links]

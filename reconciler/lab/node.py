@@ -1,0 +1,228 @@
+"""A lab node: a holder process inside the node's namespaces, commands run beside it, power.
+
+The network namespace is named (`ip netns add`), so it outlives its processes; the mount namespace
+is not, so a holder keeps it alive: `holder.py`, started by `ip netns exec NS unshare --mount
+--propagation private`, which makes the node's mounts its own. `exec_in` enters both namespaces
+of the holder with nsenter. Powering a node off kills every process in its network namespace
+and takes its links down; powering it on starts a new holder (a fresh mount namespace, as after
+a reboot) and brings its links up again, except those of a partitioned network.
+"""
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from reconciler.lab.errors import CommandFailed, LabError
+from reconciler.lab.inventory import Lab, NodeRecord
+from reconciler.lab.network import ip, set_link, settle_links
+from reconciler.observe.runner import DEFAULT_TIMEOUT, CommandResult, Runner, SubprocessRunner
+
+HOLDER_SCRIPT = Path(__file__).with_name("holder.py")
+NETNS_DIR = Path("/run/netns")  # where `ip netns add` binds its namespaces
+KILL_WAIT = 5.0  # seconds for SIGKILLed processes to be gone before `kill` gives up
+_POLL = 0.05
+
+
+def holder_argv(namespace: str, lab_id: str, node: str) -> list[str]:
+    # -I: the holder needs nothing but the standard library, whatever the caller's environment.
+    python = [sys.executable, "-I", str(HOLDER_SCRIPT), lab_id, node]
+    return ["ip", "netns", "exec", namespace, "unshare", "--mount", "--propagation", "private", "--", *python]
+
+
+def start_holder(runner: Runner, namespace: str, lab_id: str, node: str) -> int:
+    """Start a node's holder; its PID (the holder forks and its parent prints the PID)."""
+    result = runner.run(holder_argv(namespace, lab_id, node), DEFAULT_TIMEOUT)
+    if not result.ok:
+        raise CommandFailed(result)
+    try:
+        return int(result.stdout.strip())
+    except ValueError:
+        raise LabError(f"the holder of {node} printed {result.stdout!r} instead of its PID") from None
+
+
+def _process_state(pid: int) -> str | None:
+    """The state letter of /proc/PID/stat (R, S, Z, ...), None when there is no such process."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name in parentheses may hold spaces or ')': the state follows the last ')'.
+    return text.rsplit(")", 1)[1].split()[0]
+
+
+def is_holder(pid: int, lab_id: str, node: str) -> bool:
+    """Whether PID is still the holder of `node` in lab `lab_id` (a PID can be reused)."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    expected = [str(HOLDER_SCRIPT), lab_id, node]
+    return [a.decode(errors="replace") for a in args if a][-3:] == expected
+
+
+def holder_alive(pid: int | None, lab_id: str, node: str) -> bool:
+    # A killed holder stays a zombie until init reaps it: a zombie runs nothing and holds no
+    # namespace, so it counts as gone.
+    return pid is not None and _process_state(pid) not in (None, "Z") and is_holder(pid, lab_id, node)
+
+
+def _kill_if(pid: int, still_ours: Callable[[int], bool]) -> None:
+    """SIGKILL `pid` if `still_ours(pid)`, without the race of a PID reused in between: the pidfd
+    pins the process, so the check and the signal are about the same one."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        if still_ours(pid):
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
+    except (ProcessLookupError, FileNotFoundError):
+        pass  # it ended meanwhile
+    finally:
+        os.close(fd)
+
+
+def kill_holder(pid: int, lab_id: str, node: str) -> None:
+    _kill_if(pid, lambda p: is_holder(p, lab_id, node))
+
+
+def find_holders(lab_id: str) -> list[tuple[int, str]]:
+    """(PID, node) of every live holder of lab `lab_id`, found by command line: `down` kills
+    them even when neither the inventory nor a namespace leads to them any more."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = [a.decode(errors="replace") for a in (entry / "cmdline").read_bytes().split(b"\0") if a]
+        except OSError:
+            continue  # it ended meanwhile, or is a kernel thread
+        if args[-3:-1] == [str(HOLDER_SCRIPT), lab_id] and holder_alive(int(entry.name), lab_id, args[-1]):
+            found.append((int(entry.name), args[-1]))
+    return found
+
+
+def namespace_pids(runner: Runner, namespace: str) -> list[int]:
+    return [int(line) for line in ip(runner, "netns", "pids", namespace).stdout.split()]
+
+
+def kill_namespace(runner: Runner, namespace: str) -> list[int]:
+    """SIGKILL every process in the named network namespace, until none is left (a process
+    may fork while we kill); the PIDs signalled."""
+    try:
+        ns = os.stat(NETNS_DIR / namespace)
+    except FileNotFoundError:
+        return []  # deleted already: its processes, if any, are found through their holder
+
+    def inside(pid: int) -> bool:
+        found = os.stat(f"/proc/{pid}/ns/net")
+        return (found.st_dev, found.st_ino) == (ns.st_dev, ns.st_ino)
+
+    deadline = time.monotonic() + KILL_WAIT
+    killed: set[int] = set()
+    while pids := namespace_pids(runner, namespace):
+        if time.monotonic() > deadline:
+            raise LabError(f"processes {pids} in namespace {namespace} survive SIGKILL")
+        for pid in pids:
+            _kill_if(pid, inside)
+        killed.update(pids)
+        time.sleep(_POLL)
+    return sorted(killed)
+
+
+def wait_gone(pid: int, lab_id: str, node: str) -> None:
+    deadline = time.monotonic() + KILL_WAIT
+    while holder_alive(pid, lab_id, node):
+        if time.monotonic() > deadline:
+            raise LabError(f"the holder {pid} of {node} survives SIGKILL")
+        time.sleep(_POLL)
+
+
+def node_env(lab: Lab, node: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of commands in `node`: the caller's, the lab's bin first on PATH, and
+    the variables that tell the stand-in tools which lab and node they serve."""
+    env = {**os.environ, **(extra or {})}
+    env["PATH"] = os.pathsep.join(p for p in (str(lab.bin_dir), env.get("PATH", os.defpath)) if p)
+    env["RECONCILER_LAB"] = lab.id
+    env["RECONCILER_LAB_NODE"] = node
+    env["RECONCILER_STATE_DIR"] = str(lab.state_dir(node))
+    return env
+
+
+def running_holder(lab: Lab, node: str) -> int:
+    record = lab.node(node)
+    if not record.running or not holder_alive(record.holder_pid, lab.id, node):
+        raise LabError(f"node {node} is powered off: `lab start {node}` first")
+    assert record.holder_pid is not None
+    return record.holder_pid
+
+
+def exec_argv(lab: Lab, node: str, argv: Sequence[str], cwd: Path | None = None) -> list[str]:
+    """The argv that runs `argv` inside `node` (its network and mount namespaces)."""
+    if not argv:
+        raise LabError("no command to run")
+    pid = running_holder(lab, node)
+    # Entering a mount namespace moves to its root; --wd keeps the caller's directory, as
+    # `ip netns exec` does.
+    wd = cwd or Path.cwd()
+    return ["nsenter", f"--target={pid}", "--net", "--mount", f"--wd={wd}", "--", *argv]
+
+
+def exec_in(
+    lab: Lab,
+    node: str,
+    argv: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> CommandResult:
+    """Run `argv` in `node` and wait for it. The command's failure is a result; a node that is
+    off is a LabError (there is nothing to run it in)."""
+    return SubprocessRunner(env=node_env(lab, node, env)).run(exec_argv(lab, node, argv), timeout)
+
+
+def _set_node_links(lab: Lab, node: str, up: bool) -> None:
+    for link in lab.inventory.plan.links:
+        if up and link.network in lab.inventory.partitioned:
+            continue
+        set_link(lab.runner, link.end(node), up)
+
+
+def kill(lab: Lab, node: str) -> None:
+    """Power `node` off: SIGKILL everything in it, then take its links down."""
+    record = lab.node(node)
+    # Recorded first: a crash half-way leaves a node marked off, which `start` brings back whole.
+    record.running = False
+    lab.save()
+    _power_off(lab, record)
+    _set_node_links(lab, node, up=False)
+
+
+def _power_off(lab: Lab, record: NodeRecord) -> None:
+    kill_namespace(lab.runner, record.namespace)
+    if record.holder_pid is not None:
+        # In the namespace, so killed above unless the namespace was deleted under it.
+        kill_holder(record.holder_pid, lab.id, record.name)
+        wait_gone(record.holder_pid, lab.id, record.name)
+
+
+def start(lab: Lab, node: str) -> bool:
+    """Power `node` on; False if it was running already."""
+    record = lab.node(node)
+    if record.running and holder_alive(record.holder_pid, lab.id, node):
+        return False
+    # Finish a power-off that a crash interrupted, so that no process of the old life lingers.
+    _power_off(lab, record)
+    boot(lab, record)
+    _set_node_links(lab, node, up=True)
+    settle_links(lab.runner, lab.inventory.live_ends())
+    return True
+
+
+def boot(lab: Lab, record: NodeRecord) -> None:
+    """Start a new holder for the node of `record` and record it (its links are left as they are)."""
+    record.holder_pid = start_holder(lab.runner, record.namespace, lab.id, record.name)
+    record.running = True
+    lab.save()
