@@ -18,12 +18,13 @@ from reconciler.commands.common import (
     manifest_paths,
     resolve_paths,
 )
-from reconciler.commands.observing import observed_node, observed_option
+from reconciler.commands.observing import observed_option
 from reconciler.desired import PlacementError, placement
 from reconciler.diff import Probed
 from reconciler.drift_history import load_seen, save_seen, update_seen
 from reconciler.manifest import ManifestSet
-from reconciler.observe.bundle import BundleError, read_bundle
+from reconciler.observe.bundle import BundleError, read_bundle, replay
+from reconciler.observe.node import HostFiles, observe_node
 from reconciler.observe.runner import ReplayRunner, Runner, SubprocessRunner
 from reconciler.observe.state import Observed
 from reconciler.plan.model import Revision
@@ -80,13 +81,16 @@ def gather(paths: tuple[Path, ...], target: Target) -> Context:
     """Everything one round needs: manifests, revision, observation, per-app facts, placement."""
     manifests = load_or_exit(paths)
     bundle = target.bundle
-    observed = observed_node(bundle)
     runner: Runner = SubprocessRunner()
-    if bundle is not None:
+    if bundle is None:
+        observed = observe_node(runner, HostFiles.from_env())
+    else:
         try:
-            runner = ReplayRunner(read_bundle(bundle).results)
+            captured = read_bundle(bundle)
         except BundleError as err:
             raise click.ClickException(str(err)) from err
+        observed = replay(captured)
+        runner = ReplayRunner(captured.results)
     me = target.node or observed.node
     try:
         roles = placement(manifests, _parse_active(target.active))
