@@ -18,6 +18,8 @@ from reconciler.lab import lab as labs
 from reconciler.lab import node as nodes
 from reconciler.lab.errors import LabError
 from reconciler.lab.inventory import ROOT_ENV, Lab, default_root, open_lab, select_lab_id
+from reconciler.lab.simsetup import applications_table
+from reconciler.lab.simstate import DEFAULT_SPEED
 from reconciler.lab.status import render_status, status
 
 # A source checkout (or an editable install) has the seed's manifests beside the package.
@@ -73,11 +75,19 @@ def lab(ctx: click.Context, root: Path | None) -> None:
     help="Manifest directory or file holding the Cluster document.",
 )
 @click.option("--id", "lab_id", metavar="ID", help="The new lab's id (default: random).")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_SPEED,
+    show_default=True,
+    help="Simulated seconds per real second (resyncs take simulated time).",
+)
 @click.pass_context
-def up_command(ctx: click.Context, manifests: Path, lab_id: str | None) -> None:
-    """Build a lab: one namespace per node, one veth link per network, the nodes' addresses."""
+def up_command(ctx: click.Context, manifests: Path, lab_id: str | None, speed: float) -> None:
+    """Build a lab: one namespace per node, one veth link per network, the nodes' addresses, and
+    a simulator shared by the nodes for LVM, DRBD, filesystems and Xen (stand-ins on their PATH)."""
     with _reporting():
-        made = labs.up(manifests, _root(ctx), lab_id)
+        made = labs.up(manifests, _root(ctx), lab_id, speed=speed)
     click.echo(f"lab {made.id} is up: cluster {made.inventory.manifest.cluster}, in {made.dir}")
     for record in made.inventory.nodes:
         ends = [link.end(record.name) for link in made.inventory.plan.links]
@@ -85,6 +95,9 @@ def up_command(ctx: click.Context, manifests: Path, lab_id: str | None) -> None:
         click.echo(f"  {record.name}: namespace {record.namespace}, holder {record.holder_pid}, {addresses}")
     first = made.inventory.nodes[0].name
     click.echo(f"run commands in a node with: reconciler lab exec {first} -- ip addr")
+    click.echo(
+        f"converge a node with: reconciler lab exec {first} -- reconciler apply MANIFESTS --allow-destructive"
+    )
 
 
 @lab.command("status")
@@ -92,10 +105,16 @@ def up_command(ctx: click.Context, manifests: Path, lab_id: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def status_command(ctx: click.Context, lab_id: str | None, as_json: bool) -> None:
-    """Each node's holder, links, addresses, and whether it reaches its peer on each network."""
+    """Each node's holder, links, addresses, and whether it reaches its peer on each network;
+    then the applications as the simulator has them (text only)."""
     with _reporting():
-        observed = status(_open(ctx, lab_id))
+        opened = _open(ctx, lab_id)
+        observed = status(opened)
+        table = None if as_json else applications_table(opened.dir)
     click.echo(observed.model_dump_json(indent=2) if as_json else render_status(observed))
+    if table is not None:
+        click.echo("")
+        click.echo(table)
 
 
 @lab.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

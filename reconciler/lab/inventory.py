@@ -5,8 +5,10 @@ PID, known only then), and the file is rewritten atomically each time. A crash o
 point thus leaves an inventory that names everything that may exist, so `down` can undo it; what
 a crash leaves unrecorded `down` still finds by the lab's name prefix.
 
-The lab directory also holds `bin/` (stand-in executables, first on each node's PATH) and
-`<node>/state/` (each node's state directory, kept across a power-off, as a disk would be).
+The lab directory also holds `bin/` (stand-in executables, first on each node's PATH),
+`sim/` (the simulator's state, shared by the nodes), and per node `<node>/state/` (its state
+directory), `<node>/etc/` (its own /etc/drbd.d and /etc/xen) and its kernel files `proc-drbd`
+and `mountinfo`, all kept across a power-off, as a disk would be.
 """
 
 import hashlib
@@ -81,6 +83,7 @@ class Inventory(BaseModel):
     nodes: list[NodeRecord] = []
     veths: list[VethRecord] = []
     partitioned: list[str] = []  # networks taken down by `partition`, until `heal`
+    host_dirs: list[str] = []  # directories of the host that `up` created (mount points), parents first
     complete: bool = False  # set by the last step of `up`
 
     def record(self, node: str) -> NodeRecord | None:

@@ -1,11 +1,16 @@
 """Building and removing a lab, and cutting its networks: `up`, `down`, `partition`, `heal`.
 
 `up` records each step in the inventory before taking it, and undoes everything when a step
-fails. `down` works from whatever inventory there is (none, partial or whole) and also finds
-what a crash left unrecorded by the lab's name prefix: namespaces, veth ends still in the host's
+fails. Besides the network it gives the lab its simulator (`simsetup`: the shared state, the
+stand-ins in bin/) and each node its private /etc directories; a host directory they are mounted
+over is created only if missing, and then removed again by `down`.
+
+`down` works from whatever inventory there is (none, partial or whole) and also finds what a
+crash left unrecorded by the lab's name prefix: namespaces, veth ends still in the host's
 namespace, and holder processes by their command line. It never touches anything else.
 """
 
+import errno
 import os
 import shutil
 from collections.abc import Callable
@@ -13,6 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from reconciler.lab import node as nodes
+from reconciler.lab import simsetup
 from reconciler.lab.errors import LabError
 from reconciler.lab.inventory import (
     INVENTORY_FILE,
@@ -40,7 +46,9 @@ from reconciler.lab.network import (
     set_link,
     settle_links,
 )
-from reconciler.manifest import ManifestError, load_manifests
+from reconciler.lab.simstate import DEFAULT_SPEED
+from reconciler.lab.simstate import set_links as set_sim_links
+from reconciler.manifest import ManifestError, ManifestSet, load_manifests
 from reconciler.manifest.loader import LoadedCluster
 from reconciler.observe.runner import Runner, SubprocessRunner
 
@@ -50,17 +58,30 @@ def require_root() -> None:
         raise LabError("the lab needs root (it creates network namespaces and veth links): run it as root")
 
 
-def load_cluster(manifests: Path) -> LoadedCluster:
-    """The Cluster document of a manifest file or directory; every error at once otherwise."""
+def load_set(manifests: Path) -> ManifestSet:
+    """The manifests of a file or directory; every error at once otherwise."""
     try:
-        return load_manifests([manifests]).cluster
+        return load_manifests([manifests])
     except ManifestError as err:
         raise LabError(f"{err.render_text()}\n{len(err.diagnostics)} error(s) in the manifests") from err
 
 
-def up(manifests: Path, root: Path, lab_id: str | None = None, runner: Runner | None = None) -> Lab:
-    """Build a lab from the Cluster manifest in `manifests` (a file or a directory)."""
-    loaded = load_cluster(manifests)
+def load_cluster(manifests: Path) -> LoadedCluster:
+    """The Cluster document of a manifest file or directory; every error at once otherwise."""
+    return load_set(manifests).cluster
+
+
+def up(
+    manifests: Path,
+    root: Path,
+    lab_id: str | None = None,
+    runner: Runner | None = None,
+    speed: float = DEFAULT_SPEED,
+) -> Lab:
+    """Build a lab from the manifests in `manifests` (a file or a directory): its network from
+    the Cluster document, its simulator from the whole set. `speed`: simulated seconds per second."""
+    manifest_set = load_set(manifests)
+    loaded = manifest_set.cluster
     lab_id = check_lab_id(lab_id) if lab_id is not None else new_lab_id()
     runner = runner or SubprocessRunner()
     _refuse_existing(root, lab_id, runner)
@@ -78,6 +99,7 @@ def up(manifests: Path, root: Path, lab_id: str | None = None, runner: Runner | 
     try:
         lab.save()  # first, so that what follows is in a directory `down` knows to be a lab's
         _make_dirs(lab)
+        simsetup.create(lab.dir, lab.bin_dir, manifest_set, [manifests], speed)
         _build(lab)
     except BaseException as failure:
         # Even on ^C: a half-built lab holds namespaces and processes nobody would remember.
@@ -95,10 +117,23 @@ def _refuse_existing(root: Path, lab_id: str, runner: Runner) -> None:
 
 
 def _make_dirs(lab: Lab) -> None:
-    # Empty for now: the stand-in executables go here, first on every node's PATH.
+    # The stand-in executables go into bin/, first on every node's PATH.
     lab.bin_dir.mkdir()
     for planned in lab.inventory.plan.nodes:
         lab.state_dir(planned.name).mkdir(parents=True)
+        for path in nodes.PRIVATE_DIRS:
+            nodes.private_dir(lab, planned.name, path).mkdir(parents=True)
+    for path in nodes.PRIVATE_DIRS:
+        _host_dir(lab, Path(path))
+
+
+def _host_dir(lab: Lab, path: Path) -> None:
+    """Make `path` on the host if it is missing (a mount point), each level recorded first."""
+    missing = [p for p in (*reversed(path.parents), path) if not p.exists()]
+    for directory in missing:
+        lab.inventory.host_dirs.append(str(directory))
+        lab.save()
+        directory.mkdir()
 
 
 def _build(lab: Lab) -> None:
@@ -150,6 +185,10 @@ def down(root: Path, lab_id: str, runner: Runner | None = None) -> list[str]:
         _attempt(errors, partial(_remove_host_link, runner, name, removed))
     for namespace in namespaces:
         _attempt(errors, partial(_remove_namespace, runner, namespace, removed))
+    if inventory is not None and not errors:
+        # Only once no node is left: the nodes' bind mounts are over these.
+        for path in reversed(inventory.host_dirs):
+            _attempt(errors, partial(_remove_host_dir, Path(path), removed))
     if errors:
         raise LabError(f"lab {lab_id} is not fully removed:\n" + "\n".join(errors))
     if _remove_lab_dir(directory):
@@ -177,6 +216,20 @@ def _attempt(errors: list[str], step: Callable[[], None]) -> None:
         step()
     except LabError as err:
         errors.append(str(err))
+
+
+def _remove_host_dir(path: Path, removed: list[str]) -> None:
+    """Remove a directory `up` made on the host, unless something was put there since."""
+    try:
+        path.rmdir()
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        if err.errno == errno.ENOTEMPTY:
+            removed.append(f"NOT host directory {path} (made by the lab, but no longer empty)")
+            return
+        raise LabError(f"cannot remove {path}: {err.strerror}") from err
+    removed.append(f"host directory {path}")
 
 
 def _remove_namespace(runner: Runner, namespace: str, removed: list[str]) -> None:
@@ -223,6 +276,7 @@ def partition(lab: Lab, network: str | None = None) -> list[str]:
     for link in links:
         for end in link.ends:
             set_link(lab.runner, end, up=False)
+    set_sim_links(lab.dir, [link.network for link in links], up=False)
     return [link.network for link in links]
 
 
@@ -239,4 +293,5 @@ def heal(lab: Lab, network: str | None = None) -> list[str]:
             if record is not None and record.running:
                 set_link(lab.runner, end, up=True)
     settle_links(lab.runner, lab.inventory.live_ends())
+    set_sim_links(lab.dir, [link.network for link in links], up=True)
     return [link.network for link in links]

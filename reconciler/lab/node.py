@@ -1,14 +1,18 @@
 """A lab node: a holder process inside the node's namespaces, commands run beside it, power.
 
-The network namespace is named (`ip netns add`), so it outlives its processes; the mount namespace
-is not, so a holder keeps it alive: `holder.py`, started by `ip netns exec NS unshare --mount
---propagation private`, which makes the node's mounts its own. `exec_in` enters both namespaces
-of the holder with nsenter. Powering a node off kills every process in its network namespace
+The network namespace is named (`ip netns add`), so it outlives its processes; the mount and UTS
+namespaces are not, so a holder keeps them alive: `holder.py`, started by `ip netns exec NS
+unshare --mount --uts --propagation private`, which makes the node's mounts and host name its
+own. At boot the node gets its manifest name as host name (what `apply` takes as "this node")
+and its own /etc/drbd.d and /etc/xen: directories of the lab bind-mounted over the host's, so
+that the files `apply` writes there are the node's alone. `exec_in` enters the namespaces of the
+holder with nsenter. Powering a node off kills every process in its network namespace
 and takes its links down; powering it on starts a new holder (a fresh mount namespace, as after
 a reboot) and brings its links up again, except those of a partitioned network.
 """
 
 import os
+import shutil
 import signal
 import sys
 import time
@@ -18,18 +22,26 @@ from pathlib import Path
 from reconciler.lab.errors import CommandFailed, LabError
 from reconciler.lab.inventory import Lab, NodeRecord
 from reconciler.lab.network import ip, set_link, settle_links
+from reconciler.lab.simstate import has_sim
+from reconciler.lab.simstate import node_env as sim_env
+from reconciler.lab.simstate import power as sim_power
 from reconciler.observe.runner import DEFAULT_TIMEOUT, CommandResult, Runner, SubprocessRunner
 
 HOLDER_SCRIPT = Path(__file__).with_name("holder.py")
 NETNS_DIR = Path("/run/netns")  # where `ip netns add` binds its namespaces
 KILL_WAIT = 5.0  # seconds for SIGKILLed processes to be gone before `kill` gives up
 _POLL = 0.05
+# The node's own copies of these host directories (the files `apply` writes there are per node).
+PRIVATE_DIRS = ("/etc/drbd.d", "/etc/xen")
+# Where the lab's own tools are looked up: never a node's PATH, where a stand-in could shadow them.
+HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def holder_argv(namespace: str, lab_id: str, node: str) -> list[str]:
     # -I: the holder needs nothing but the standard library, whatever the caller's environment.
     python = [sys.executable, "-I", str(HOLDER_SCRIPT), lab_id, node]
-    return ["ip", "netns", "exec", namespace, "unshare", "--mount", "--propagation", "private", "--", *python]
+    unshare = ["unshare", "--mount", "--uts", "--propagation", "private"]
+    return ["ip", "netns", "exec", namespace, *unshare, "--", *python]
 
 
 def start_holder(runner: Runner, namespace: str, lab_id: str, node: str) -> int:
@@ -149,6 +161,8 @@ def node_env(lab: Lab, node: str, extra: Mapping[str, str] | None = None) -> dic
     env["RECONCILER_LAB"] = lab.id
     env["RECONCILER_LAB_NODE"] = node
     env["RECONCILER_STATE_DIR"] = str(lab.state_dir(node))
+    if has_sim(lab.dir):
+        env.update(sim_env(lab.dir, node))
     return env
 
 
@@ -168,7 +182,7 @@ def exec_argv(lab: Lab, node: str, argv: Sequence[str], cwd: Path | None = None)
     # Entering a mount namespace moves to its root; --wd keeps the caller's directory, as
     # `ip netns exec` does.
     wd = cwd or Path.cwd()
-    return ["nsenter", f"--target={pid}", "--net", "--mount", f"--wd={wd}", "--", *argv]
+    return ["nsenter", f"--target={pid}", "--net", "--mount", "--uts", f"--wd={wd}", "--", *argv]
 
 
 def exec_in(
@@ -197,6 +211,7 @@ def kill(lab: Lab, node: str) -> None:
     record.running = False
     lab.save()
     _power_off(lab, record)
+    sim_power(lab.dir, node, on=False)
     _set_node_links(lab, node, up=False)
 
 
@@ -216,6 +231,7 @@ def start(lab: Lab, node: str) -> bool:
     # Finish a power-off that a crash interrupted, so that no process of the old life lingers.
     _power_off(lab, record)
     boot(lab, record)
+    sim_power(lab.dir, node, on=True)
     _set_node_links(lab, node, up=True)
     settle_links(lab.runner, lab.inventory.live_ends())
     return True
@@ -226,3 +242,34 @@ def boot(lab: Lab, record: NodeRecord) -> None:
     record.holder_pid = start_holder(lab.runner, record.namespace, lab.id, record.name)
     record.running = True
     lab.save()
+    _furnish(lab, record.name, record.holder_pid)
+
+
+def private_dir(lab: Lab, node: str, path: str) -> Path:
+    """The lab's directory that is `path` inside `node` (one of PRIVATE_DIRS)."""
+    return lab.dir / node / path.lstrip("/")
+
+
+def _host_program(name: str) -> str:
+    found = shutil.which(name, path=HOST_PATH)
+    if found is None:
+        raise LabError(f"{name} not found in {HOST_PATH}")
+    return found
+
+
+def _furnish(lab: Lab, node: str, pid: int) -> None:
+    """What a booted node has of its own: its host name, its private directories."""
+    nsenter = [_host_program("nsenter"), f"--target={pid}"]
+    _checked(lab.runner, [*nsenter, "--uts", "--", _host_program("hostname"), node])
+    for path in PRIVATE_DIRS:
+        source = private_dir(lab, node, path)
+        if source.is_dir() and Path(path).is_dir():  # a lab made before it had them has neither
+            _checked(
+                lab.runner, [*nsenter, "--mount", "--", _host_program("mount"), "--bind", str(source), path]
+            )
+
+
+def _checked(runner: Runner, argv: list[str]) -> None:
+    result = runner.run(argv, DEFAULT_TIMEOUT)
+    if not result.ok:
+        raise CommandFailed(result)

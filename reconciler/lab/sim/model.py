@@ -187,6 +187,7 @@ class Domain(SimModel):
     ips: list[str] = Field(default_factory=list)
     shutdown_seconds: float | None = 5.0
     shutdown_at: float | None = None
+    pid: int | None = None  # in a lab with namespaces: the real process that stands for the guest
 
 
 class Xen(SimModel):

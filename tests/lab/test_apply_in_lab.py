@@ -1,0 +1,266 @@
+"""`reconciler apply` for real inside the lab: real namespaces, real processes, the simulator
+behind the stand-ins in the lab's bin/.
+
+The seed's xapache is applied on both nodes by `lab exec NODE -- reconciler apply`, each a real
+subprocess in the node's namespaces, until both converge. These tests need root (CI runs as root)
+and are never skipped; every lab lives in a temporary root and is removed by `down` in a
+`finally`. A killed process may stay a zombie until init reaps it: "gone" means absent or zombie.
+"""
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reconciler.lab import lab as labs
+from reconciler.lab import node as nodes
+from reconciler.lab.guests import is_guest
+from reconciler.lab.inventory import Lab, open_lab
+from reconciler.lab.network import host_links, list_namespaces, name_prefix, observe_addresses, ping
+from reconciler.lab.sim.state import Cluster
+from reconciler.lab.simstate import GUEST_SHUTDOWN, mountinfo_file, proc_drbd_file, sim_dir
+from reconciler.observe.drbd.states import ConnectionState, Role
+from reconciler.observe.runner import SubprocessRunner
+from tests.conftest import REPO
+
+MANIFESTS = REPO / "manifests"
+N1, N2 = "centos5s1", "centos5s2"
+NODES = (N1, N2)
+RESOURCE = "xapache-lv01"
+DOMAIN = "apache"
+CONVERGED = "Converged: the node is as declared."
+MAX_ROUNDS = 4
+RUNNER = SubprocessRunner()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _need_root() -> None:
+    # Not a skip: CI runs as root, and a lab test that silently did not run proves nothing.
+    assert os.geteuid() == 0, "the lab tests need root (network namespaces)"
+
+
+def gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"
+
+
+def wait_until_gone(pid: int, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not gone(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def cli(root: Path, *args: str, timeout: float = 120) -> "subprocess.CompletedProcess[str]":
+    """`reconciler lab --root ROOT ARGS...` as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler", "lab", "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=REPO,
+    )
+
+
+def in_node(root: Path, lab_id: str, node: str, *argv: str) -> "subprocess.CompletedProcess[str]":
+    return cli(root, "exec", "--id", lab_id, node, "--", *argv)
+
+
+def apply(root: Path, lab_id: str, node: str) -> str:
+    """One `reconciler apply` inside `node`, a real process there; its output (it must succeed)."""
+    argv = (sys.executable, "-m", "reconciler", "apply", str(MANIFESTS), "--allow-destructive")
+    result = in_node(root, lab_id, node, *argv)
+    assert result.returncode == 0, f"apply on {node} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def converge(root: Path, lab_id: str) -> int:
+    """Apply on each node in turn until both say converged; the number of turns it took."""
+    for number in range(1, MAX_ROUNDS + 1):
+        outputs = [apply(root, lab_id, node) for node in NODES]
+        if all(CONVERGED in out for out in outputs):
+            return number
+    pytest.fail(f"not converged after {MAX_ROUNDS} rounds on each node")
+
+
+def journal_dos(lab: Lab, node: str) -> int:
+    """How many commands `apply` ran as an action's `do` on `node`, by its journal."""
+    path = lab.state_dir(node) / "journal.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return sum(1 for r in records if r.get("type") == "command" and r.get("phase") == "do")
+
+
+def same_namespace(pid: int, namespace: str) -> bool:
+    theirs, ours = os.stat(f"/proc/{pid}/ns/net"), os.stat(f"/run/netns/{namespace}")
+    return (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino)
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "labs"
+
+
+@pytest.fixture
+def lab(root: Path) -> Iterator[Lab]:
+    """A lab made by `lab up` (the command), removed by `down`; checks that nothing is left."""
+    lab_id = "a" + secrets.token_hex(3)
+    host_dirs = {path: Path(path).exists() for path in nodes.PRIVATE_DIRS}
+    pids: list[int] = []
+    try:
+        made = cli(root, "up", "--id", lab_id, "--manifests", str(MANIFESTS))
+        assert made.returncode == 0, made.stderr
+        opened = open_lab(root, lab_id)
+        pids = [r.holder_pid for r in opened.inventory.nodes if r.holder_pid is not None]
+        yield opened
+        pids += [d.pid for n in Cluster.load(sim_dir(opened.dir)).nodes for d in n.xen.domains if d.pid]
+    finally:
+        labs.down(root, lab_id)
+    assert lab_id not in RUNNER.run(["ip", "netns", "list"]).stdout
+    assert host_links(RUNNER, name_prefix(lab_id)) == []
+    assert not (root / lab_id).exists()
+    assert all(wait_until_gone(pid) for pid in pids), [p for p in pids if not gone(p)]
+    assert {path: Path(path).exists() for path in nodes.PRIVATE_DIRS} == host_dirs
+
+
+def _check_storage(lab: Lab, root: Path) -> None:
+    cluster = Cluster.load(sim_dir(lab.dir))
+    roles = {n: cluster.node(n).drbd.resource(RESOURCE) for n in NODES}
+    assert roles[N1] is not None and roles[N1].role is Role.PRIMARY
+    assert roles[N2] is not None and roles[N2].role is Role.SECONDARY
+    assert all(r is not None and r.connection is ConnectionState.CONNECTED for r in roles.values())
+    for node in NODES:
+        dstate = in_node(root, lab.id, node, "drbdadm", "dstate", RESOURCE)
+        assert dstate.stdout.strip() == "UpToDate/UpToDate", (node, dstate.stdout, dstate.stderr)
+        assert "version: 9" in proc_drbd_file(lab.dir, node).read_text()
+        # apply wrote the resource file into the node's own /etc/drbd.d, not the host's.
+        res = nodes.private_dir(lab, node, "/etc/drbd.d") / f"{RESOURCE}.res"
+        assert f'on "{node}"' in res.read_text() or f"on {node}" in res.read_text()
+    assert not Path(f"/etc/drbd.d/{RESOURCE}.res").exists()
+    mounted = cluster.node(N1).mount_at("/virt")
+    assert mounted is not None and mounted.source == "/dev/drbd0"
+    assert " /virt " in mountinfo_file(lab.dir, N1).read_text()
+    assert cluster.node(N2).mount_at("/virt") is None
+    assert " /virt " not in mountinfo_file(lab.dir, N2).read_text()
+    assert not Path("/virt").exists()  # the mount point is the simulated node's, not the host's
+
+
+def _check_guest(lab: Lab) -> int:
+    cluster = Cluster.load(sim_dir(lab.dir))
+    domain = cluster.node(N1).xen.domain(DOMAIN)
+    assert domain is not None and domain.pid is not None
+    assert cluster.node(N2).xen.domain(DOMAIN) is None
+    assert is_guest(domain.pid, lab.id, N1, DOMAIN)
+    namespace = lab.node(N1).namespace
+    assert same_namespace(domain.pid, namespace)
+    assert domain.pid in nodes.namespace_pids(RUNNER, namespace)
+    return domain.pid
+
+
+def _check_network(lab: Lab, root: Path) -> None:
+    """Addresses and links are the kernel's, in each node's namespace; `ip` is not a stand-in."""
+    assert not (lab.bin_dir / "ip").exists() and not (lab.bin_dir / "ping").exists()
+    for node in NODES:
+        namespace = lab.node(node).namespace
+        addresses = {
+            str(a.ip.ip) for i in observe_addresses(RUNNER, namespace).interfaces for a in i.addresses
+        }
+        mine = {str(e.address.ip) for link in lab.inventory.plan.links for e in link.ends if e.node == node}
+        assert mine <= addresses
+        peer = next(e for e in lab.inventory.plan.links[0].ends if e.node != node)
+        assert ping(RUNNER, namespace, str(peer.address.ip))
+        assert in_node(root, lab.id, node, "hostname").stdout.strip() == node
+
+
+def _second_apply_runs_nothing(lab: Lab, root: Path) -> None:
+    """Converged means a second apply changes nothing: no round, no `do` in the journal."""
+    before = {node: journal_dos(lab, node) for node in NODES}
+    assert all(before.values())
+    for node in NODES:
+        out = apply(root, lab.id, node)
+        assert CONVERGED in out and "--- round" not in out, out
+    assert {node: journal_dos(lab, node) for node in NODES} == before
+
+
+def _crashed_guest_is_restarted(lab: Lab, root: Path, pid: int) -> int:
+    """A guest that dies is a domain gone: `xm list` no longer shows it, and apply starts it again."""
+    os.kill(pid, signal.SIGKILL)  # inside the lab's namespace: ours to kill
+    assert wait_until_gone(pid)
+    listed = in_node(root, lab.id, N1, "xm", "list")
+    assert listed.returncode == 0 and DOMAIN not in listed.stdout, listed.stdout
+    out = apply(root, lab.id, N1)
+    assert "start-domain: done" in out and CONVERGED in out, out
+    again = _check_guest(lab)
+    assert again != pid
+    return again
+
+
+def _shutdown_waits_for_the_guest(lab: Lab, root: Path, pid: int) -> None:
+    """`xm shutdown -w` asks the guest (SIGTERM), waits for it in real time; then it is gone."""
+    started = time.monotonic()
+    stop = in_node(root, lab.id, N1, "xm", "shutdown", "-w", DOMAIN)
+    assert stop.returncode == 0, stop.stderr
+    assert time.monotonic() - started >= GUEST_SHUTDOWN
+    assert gone(pid)
+    assert DOMAIN not in in_node(root, lab.id, N1, "xm", "list").stdout
+
+
+def test_apply_converges_the_seed_on_both_nodes(lab: Lab, root: Path) -> None:
+    started = time.monotonic()
+    assert converge(root, lab.id) <= 2
+    _check_storage(lab, root)
+    pid = _check_guest(lab)
+    _check_network(lab, root)
+    status = cli(root, "status", "--id", lab.id)
+    assert status.returncode == 0, status.stderr
+    assert f"xapache      {N1}  STARTED  {N1}:Primary {N2}:Secondary" in status.stdout
+    assert f"PID {pid}" in status.stdout
+    _second_apply_runs_nothing(lab, root)
+    assert _check_guest(lab) == pid
+
+    pid = _crashed_guest_is_restarted(lab, root, pid)
+    _shutdown_waits_for_the_guest(lab, root, pid)
+    apply(root, lab.id, N1)
+    pid = _check_guest(lab)
+
+    # Powering the node off kills its guest; the simulator forgets the domain and DRBD there.
+    killed = cli(root, "kill", "--id", lab.id, N1)
+    assert killed.returncode == 0, killed.stderr
+    assert wait_until_gone(pid)
+    cluster = Cluster.load(sim_dir(lab.dir))
+    assert not cluster.node(N1).powered and cluster.node(N1).xen.domains == []
+    assert not proc_drbd_file(lab.dir, N1).exists()
+    assert time.monotonic() - started < 90
+
+
+def test_up_makes_a_missing_mount_point_and_down_removes_it(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "host" / "etc-private"
+    monkeypatch.setattr(nodes, "PRIVATE_DIRS", (*nodes.PRIVATE_DIRS, str(missing)))
+    lab_id = "m" + secrets.token_hex(3)
+    try:
+        made = labs.up(MANIFESTS, root, lab_id)
+        assert made.inventory.host_dirs == [str(missing.parent), str(missing)]
+        (nodes.private_dir(made, N1, str(missing)) / "mine").write_text("n1\n")
+        seen = nodes.exec_in(made, N1, ["cat", str(missing / "mine")])
+        assert seen.stdout == "n1\n"
+        assert not nodes.exec_in(made, N2, ["cat", str(missing / "mine")]).ok
+        assert not (missing / "mine").exists()  # the host's directory stays empty
+    finally:
+        removed = labs.down(root, lab_id)
+    assert f"host directory {missing}" in removed
+    assert not missing.parent.exists()
+    assert list_namespaces(RUNNER, name_prefix(lab_id)) == []
