@@ -1,4 +1,8 @@
-"""Shared set-ups of the lab simulator tests: a two-node cluster with one DRBD resource."""
+"""Shared set-ups of the lab tests: a simulated two-node cluster with one DRBD resource, and
+waiting for a process to end."""
+
+import time
+from pathlib import Path
 
 from reconciler.lab.sim import Cluster, handle, simple_cluster
 from reconciler.lab.sim.model import GIB, MIB
@@ -73,3 +77,21 @@ def dstate(cluster: Cluster, node: str) -> str:
 
 def role(cluster: Cluster, node: str) -> str:
     return must(cluster, node, "drbdadm", "role", RESOURCE).stdout.strip()
+
+
+def gone(pid: int) -> bool:
+    """The process has exited (a zombie not yet reaped counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"
+
+
+def wait_until_gone(pid: int, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not gone(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True

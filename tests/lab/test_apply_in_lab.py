@@ -29,6 +29,7 @@ from reconciler.lab.simstate import GUEST_SHUTDOWN, mountinfo_file, proc_drbd_fi
 from reconciler.observe.drbd.states import ConnectionState, Role
 from reconciler.observe.runner import SubprocessRunner
 from tests.conftest import REPO
+from tests.lab.helpers import gone, wait_until_gone
 
 MANIFESTS = REPO / "manifests"
 N1, N2 = "centos5s1", "centos5s2"
@@ -44,23 +45,6 @@ RUNNER = SubprocessRunner()
 def _need_root() -> None:
     # Not a skip: CI runs as root, and a lab test that silently did not run proves nothing.
     assert os.geteuid() == 0, "the lab tests need root (network namespaces)"
-
-
-def gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state == "Z"
-
-
-def wait_until_gone(pid: int, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not gone(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def cli(root: Path, *args: str, timeout: float = 120) -> "subprocess.CompletedProcess[str]":

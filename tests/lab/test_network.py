@@ -30,6 +30,7 @@ from reconciler.manifest import load_manifests
 from reconciler.observe.ip_json import parse_addr_json
 from reconciler.observe.runner import DEFAULT_TIMEOUT, CommandResult, Outcome, SubprocessRunner
 from tests.conftest import REPO
+from tests.lab.helpers import gone, wait_until_gone
 
 MANIFESTS = REPO / "manifests"
 CLUSTER = load_manifests([MANIFESTS / "cluster.yaml"]).cluster.document
@@ -42,23 +43,6 @@ RUNNER = SubprocessRunner()
 
 def unique_id() -> str:
     return "t" + secrets.token_hex(3)
-
-
-def gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state == "Z"
-
-
-def wait_until_gone(pid: int, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not gone(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def assert_nothing_left(root: Path, lab_id: str, pids: Sequence[int]) -> None:
