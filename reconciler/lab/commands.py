@@ -14,10 +14,12 @@ from pathlib import Path
 import click
 
 from reconciler.commands.common import DEFAULT_MANIFESTS, EXIT_ERROR
+from reconciler.lab import faults
 from reconciler.lab import lab as labs
 from reconciler.lab import node as nodes
 from reconciler.lab.errors import LabError
 from reconciler.lab.inventory import ROOT_ENV, Lab, default_root, open_lab, select_lab_id
+from reconciler.lab.sim.state import FaultKind
 from reconciler.lab.simsetup import applications_table
 from reconciler.lab.simstate import DEFAULT_SPEED
 from reconciler.lab.status import render_status, status
@@ -184,6 +186,106 @@ def start_command(ctx: click.Context, lab_id: str | None, node: str) -> None:
     with _reporting():
         started = nodes.start(_open(ctx, lab_id), node)
     click.echo(f"{node} is on" if started else f"{node} was already on")
+
+
+@lab.group("fault")
+def fault_group() -> None:
+    """Inject faults: a command that fails or hangs, a domain that crashes.
+
+    A node's power-off is `lab kill NODE`; a cut link is `lab partition NETWORK`.
+    """
+
+
+_times_option = click.option(
+    "--times", type=int, default=1, show_default=True, help="How many times (-1: until `lab fault clear`)."
+)
+_program_argument = click.argument(
+    "argv", nargs=-1, required=True, type=click.UNPROCESSED, metavar="-- CMD..."
+)
+_NO_INTERSPERSED = {"ignore_unknown_options": True, "allow_interspersed_args": False}
+
+
+def _command_argv(argv: tuple[str, ...]) -> tuple[str, ...]:
+    return argv[1:] if argv[:1] == ("--",) else argv
+
+
+@fault_group.command("fail", context_settings=_NO_INTERSPERSED)
+@lab_id_option
+@_times_option
+@click.option("--exit-code", type=click.IntRange(1, 255), default=1, show_default=True)
+@click.option("--message", help="What the command prints on stderr (default: says it was injected).")
+@click.argument("node")
+@_program_argument
+@click.pass_context
+def fault_fail_command(
+    ctx: click.Context,
+    lab_id: str | None,
+    times: int,
+    exit_code: int,
+    message: str | None,
+    node: str,
+    argv: tuple[str, ...],
+) -> None:
+    """The next commands on NODE whose argv starts with CMD fail, changing nothing.
+
+    Example: reconciler lab fault fail --times 1 centos5s1 -- drbdadm up
+    """
+    with _reporting():
+        fault = faults.command_fault(node, _command_argv(argv), FaultKind.FAIL, times, exit_code, message)
+        faults.inject(_open(ctx, lab_id), fault)
+    click.echo(f"armed: {faults.describe(fault)}")
+
+
+@fault_group.command("hang", context_settings=_NO_INTERSPERSED)
+@lab_id_option
+@_times_option
+@click.argument("node")
+@_program_argument
+@click.pass_context
+def fault_hang_command(
+    ctx: click.Context, lab_id: str | None, times: int, node: str, argv: tuple[str, ...]
+) -> None:
+    """The next commands on NODE whose argv starts with CMD hang until their caller's timeout.
+
+    Example: reconciler lab fault hang centos5s1 -- xm create
+    """
+    with _reporting():
+        fault = faults.command_fault(node, _command_argv(argv), FaultKind.HANG, times)
+        faults.inject(_open(ctx, lab_id), fault)
+    click.echo(f"armed: {faults.describe(fault)}")
+
+
+@fault_group.command("crash")
+@lab_id_option
+@click.argument("node")
+@click.argument("domain")
+@click.pass_context
+def fault_crash_command(ctx: click.Context, lab_id: str | None, node: str, domain: str) -> None:
+    """DOMAIN on NODE crashes: its guest process is killed with SIGKILL."""
+    with _reporting():
+        pid = faults.crash_domain(_open(ctx, lab_id), node, domain)
+    click.echo(f"{domain} on {node} crashed (guest process {pid} killed)")
+
+
+@fault_group.command("list")
+@lab_id_option
+@click.pass_context
+def fault_list_command(ctx: click.Context, lab_id: str | None) -> None:
+    """The faults still armed."""
+    with _reporting():
+        armed = faults.listed(_open(ctx, lab_id))
+    click.echo("\n".join(faults.describe(f) for f in armed) if armed else "no fault armed")
+
+
+@fault_group.command("clear")
+@lab_id_option
+@click.argument("node", required=False)
+@click.pass_context
+def fault_clear_command(ctx: click.Context, lab_id: str | None, node: str | None) -> None:
+    """Disarm the faults of NODE (default: of every node)."""
+    with _reporting():
+        removed = faults.clear(_open(ctx, lab_id), node)
+    click.echo(f"cleared {removed} fault(s)")
 
 
 @lab.command("down")

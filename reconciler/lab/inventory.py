@@ -7,8 +7,9 @@ a crash leaves unrecorded `down` still finds by the lab's name prefix.
 
 The lab directory also holds `bin/` (stand-in executables, first on each node's PATH),
 `sim/` (the simulator's state, shared by the nodes), and per node `<node>/state/` (its state
-directory), `<node>/etc/` (its own /etc/drbd.d and /etc/xen) and its kernel files `proc-drbd`
-and `mountinfo`, all kept across a power-off, as a disk would be.
+directory), `<node>/etc/` (its own /etc/drbd.d and /etc/xen), `<node>/disks/` (its physical
+volumes' images), `<node>/lvm/` (its lvm.conf) and its kernel files `proc-drbd` and `mountinfo`,
+all kept across a power-off, as a disk would be.
 """
 
 import hashlib
@@ -75,6 +76,16 @@ class VethRecord(BaseModel):
     temp_names: tuple[str, str]
 
 
+class DiskRecord(BaseModel):
+    """A node's physical volume: a sparse file on a loop device, shown in the node as `path`."""
+
+    node: str
+    path: str  # as the manifests name it, e.g. /dev/hda
+    image: str
+    size: int
+    loop: str | None = None  # /dev/loopN, once attached
+
+
 class Inventory(BaseModel):
     version: int = 1
     lab_id: str
@@ -84,6 +95,7 @@ class Inventory(BaseModel):
     veths: list[VethRecord] = []
     partitioned: list[str] = []  # networks taken down by `partition`, until `heal`
     host_dirs: list[str] = []  # directories of the host that `up` created (mount points), parents first
+    disks: list[DiskRecord] = []  # recorded before their image and loop device are made
     complete: bool = False  # set by the last step of `up`
 
     def record(self, node: str) -> NodeRecord | None:

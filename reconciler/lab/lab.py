@@ -2,12 +2,14 @@
 
 `up` records each step in the inventory before taking it, and undoes everything when a step
 fails. Besides the network it gives the lab its simulator (`simsetup`: the shared state, the
-stand-ins in bin/) and each node its private /etc directories; a host directory they are mounted
+stand-ins in bin/), each node its disks (`disks`: loop devices for real lvm2) and its private
+/etc directories; a host directory they are mounted
 over is created only if missing, and then removed again by `down`.
 
 `down` works from whatever inventory there is (none, partial or whole) and also finds what a
 crash left unrecorded by the lab's name prefix: namespaces, veth ends still in the host's
-namespace, and holder processes by their command line. It never touches anything else.
+namespace, holder processes by their command line, loop devices by their backing file. It
+never touches anything else.
 """
 
 import errno
@@ -17,8 +19,8 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from reconciler.lab import disks, simsetup
 from reconciler.lab import node as nodes
-from reconciler.lab import simsetup
 from reconciler.lab.errors import LabError
 from reconciler.lab.inventory import (
     INVENTORY_FILE,
@@ -100,6 +102,7 @@ def up(
         lab.save()  # first, so that what follows is in a directory `down` knows to be a lab's
         _make_dirs(lab)
         simsetup.create(lab.dir, lab.bin_dir, manifest_set, [manifests], speed)
+        _make_disks(lab, manifest_set)
         _build(lab)
     except BaseException as failure:
         # Even on ^C: a half-built lab holds namespaces and processes nobody would remember.
@@ -125,6 +128,15 @@ def _make_dirs(lab: Lab) -> None:
             nodes.private_dir(lab, planned.name, path).mkdir(parents=True)
     for path in nodes.PRIVATE_DIRS:
         _host_dir(lab, Path(path))
+
+
+def _make_disks(lab: Lab, manifest_set: ManifestSet) -> None:
+    lab.inventory.disks = disks.plan_disks(lab.dir, manifest_set)
+    lab.save()
+    for planned in lab.inventory.plan.nodes:
+        disks.staging_dir(lab.dir, planned.name).mkdir()
+        disks.write_lvm_conf(lab, planned.name)
+    disks.attach_all(lab)
 
 
 def _host_dir(lab: Lab, path: Path) -> None:
@@ -179,6 +191,7 @@ def down(root: Path, lab_id: str, runner: Runner | None = None) -> list[str]:
     errors: list[str] = []
     namespaces = list_namespaces(runner, prefix)
     _attempt(errors, partial(_kill_all, runner, lab_id, namespaces, inventory, removed))
+    _attempt(errors, partial(_detach_disks, runner, directory, removed))
     # Host-side ends first: a namespace's veths (and so their peers in the host) are destroyed
     # only some time after `ip netns del` returns, and one could vanish while being deleted.
     for name in host_links(runner, prefix):
@@ -230,6 +243,10 @@ def _remove_host_dir(path: Path, removed: list[str]) -> None:
             return
         raise LabError(f"cannot remove {path}: {err.strerror}") from err
     removed.append(f"host directory {path}")
+
+
+def _detach_disks(runner: Runner, directory: Path, removed: list[str]) -> None:
+    removed.extend(f"loop device {loop}" for loop in disks.detach_all(runner, directory))
 
 
 def _remove_namespace(runner: Runner, namespace: str, removed: list[str]) -> None:

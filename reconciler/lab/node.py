@@ -3,9 +3,10 @@
 The network namespace is named (`ip netns add`), so it outlives its processes; the mount and UTS
 namespaces are not, so a holder keeps them alive: `holder.py`, started by `ip netns exec NS
 unshare --mount --uts --propagation private`, which makes the node's mounts and host name its
-own. At boot the node gets its manifest name as host name (what `apply` takes as "this node")
-and its own /etc/drbd.d and /etc/xen: directories of the lab bind-mounted over the host's, so
-that the files `apply` writes there are the node's alone. `exec_in` enters the namespaces of the
+own. At boot the node gets its manifest name as host name (what `apply` takes as "this node"),
+its own /etc/drbd.d and /etc/xen (directories of the lab bind-mounted over the host's, so
+that the files `apply` writes there are the node's alone) and its own /dev, where its disks
+appear under the names the manifests give them (`nodedev.py`). `exec_in` enters the namespaces of the
 holder with nsenter. Powering a node off kills every process in its network namespace
 and takes its links down; powering it on starts a new holder (a fresh mount namespace, as after
 a reboot) and brings its links up again, except those of a partitioned network.
@@ -19,6 +20,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from reconciler.lab import disks
 from reconciler.lab.errors import CommandFailed, LabError
 from reconciler.lab.inventory import Lab, NodeRecord
 from reconciler.lab.network import ip, set_link, settle_links
@@ -28,6 +30,7 @@ from reconciler.lab.simstate import power as sim_power
 from reconciler.observe.runner import DEFAULT_TIMEOUT, CommandResult, Runner, SubprocessRunner
 
 HOLDER_SCRIPT = Path(__file__).with_name("holder.py")
+NODEDEV_SCRIPT = Path(__file__).with_name("nodedev.py")
 NETNS_DIR = Path("/run/netns")  # where `ip netns add` binds its namespaces
 KILL_WAIT = 5.0  # seconds for SIGKILLed processes to be gone before `kill` gives up
 _POLL = 0.05
@@ -163,6 +166,7 @@ def node_env(lab: Lab, node: str, extra: Mapping[str, str] | None = None) -> dic
     env["RECONCILER_STATE_DIR"] = str(lab.state_dir(node))
     if has_sim(lab.dir):
         env.update(sim_env(lab.dir, node))
+    env.update(disks.lvm_env(lab.dir, node))
     return env
 
 
@@ -258,7 +262,8 @@ def _host_program(name: str) -> str:
 
 
 def _furnish(lab: Lab, node: str, pid: int) -> None:
-    """What a booted node has of its own: its host name, its private directories."""
+    """What a booted node has of its own: its host name, its private directories, its /dev
+    with its disks."""
     nsenter = [_host_program("nsenter"), f"--target={pid}"]
     _checked(lab.runner, [*nsenter, "--uts", "--", _host_program("hostname"), node])
     for path in PRIVATE_DIRS:
@@ -267,6 +272,14 @@ def _furnish(lab: Lab, node: str, pid: int) -> None:
             _checked(
                 lab.runner, [*nsenter, "--mount", "--", _host_program("mount"), "--bind", str(source), path]
             )
+    staging = disks.staging_dir(lab.dir, node)
+    if staging.is_dir():  # a lab made before nodes had disks has none
+        script = [sys.executable, "-I", str(NODEDEV_SCRIPT), str(staging), *disks.device_args(lab, node)]
+        _checked(lab.runner, [*nsenter, "--mount", "--", *script])
+    if has_sim(lab.dir):
+        # DRBD's connections between the nodes, for real: a process of the node, gone at power off.
+        measure = [sys.executable, "-I", "-m", "reconciler.lab.replication", str(lab.dir), node]
+        _checked(lab.runner, [*nsenter, "--net", "--mount", "--", *measure])
 
 
 def _checked(runner: Runner, argv: list[str]) -> None:

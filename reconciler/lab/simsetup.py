@@ -3,7 +3,8 @@
 `create` saves a Cluster built from the manifests (the nodes and networks they declare, with every
 physical volume the applications name and the toolstack they use) in `<lab>/sim`, and writes one
 wrapper into the lab's bin/ (first on every node's PATH) for each program the simulator answers,
-except `ip` and `ping`, which stay real: the lab's addresses and links are. The wrapper is fixed
+except `ip` and `ping`, which stay real as the lab's addresses and links are, and lvm2's
+programs, which run for real on the nodes' loop devices (`disks`). The wrapper is fixed
 text, the same for every program but its file name; no manifest value reaches a shell.
 """
 
@@ -33,7 +34,8 @@ from reconciler.lab.simstate import (
 from reconciler.lab.simulate import status_table
 from reconciler.manifest import ManifestError, ManifestSet, load_manifests
 
-REAL_PROGRAMS = frozenset({"ip", "ping"})  # addresses and links are real in the namespaces
+# Addresses and links are real in the namespaces, and LVM is lvm2's own on the nodes' loop devices.
+REAL_PROGRAMS = frozenset({"ip", "ping", "lvm", "vgs", "lvs", "vgcreate", "vgremove", "lvcreate", "lvremove"})
 XEN_PROGRAMS = frozenset({"xl", "xm"})
 _PROGRAM = re.compile(r"[a-z][a-z0-9.]*")
 # -I: the caller's directory and PYTHON* variables cannot change what is imported.
@@ -44,7 +46,7 @@ exec {python} -I -m reconciler.lab.standin "$(basename "$0")" "$@"
 
 
 def programs(cluster: Cluster) -> list[str]:
-    """The programs the nodes get as stand-ins: what the simulator answers, but `ip` and `ping`,
+    """The programs the nodes get as stand-ins: what the simulator answers but the real ones,
     and of `xl`/`xm` only the toolstack the nodes have (the observer takes the first it finds)."""
     stacks = {node.xen.toolstack for node in cluster.nodes}
     return sorted(

@@ -8,6 +8,8 @@ executables (`standin`) and the lab's own power and link commands change it, eac
 - advances the virtual clock by the wall time since the last transaction, times the lab's speed
   (`SimMeta.speed`), so that a resync of simulated minutes takes real seconds;
 - forgets the domains whose guest process has died (`guests.reap`);
+- takes the replication paths that the nodes measure over real connections (`replication`):
+  DRBD connects only where one carries traffic, and loses its peer where it no longer does;
 - after the change, writes each node's kernel files: `<lab>/<node>/proc-drbd` (absent while DRBD
   is not loaded) and `<lab>/<node>/mountinfo`, which the observer reads instead of the kernel's
   (RECONCILER_PROC_DRBD, RECONCILER_MOUNTINFO): this kernel shows no simulated DRBD or mount.
@@ -22,7 +24,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from reconciler.lab import guests
+from reconciler.lab import guests, replication
 from reconciler.lab.errors import LabError
 from reconciler.lab.sim import drbd_report, reports
 from reconciler.lab.sim import state as sim_state
@@ -107,6 +109,7 @@ def transaction(lab_dir: Path) -> Iterator[Cluster]:
         now = time.monotonic()
         cluster.tick(max(0.0, now - meta.wall) * meta.speed)
         guests.reap(cluster, lab_dir.name)
+        cluster.measure(replication.measured_paths(lab_dir, [n.name for n in cluster.nodes]))
         yield cluster
         save_meta(lab_dir, meta.model_copy(update={"wall": now}))
         refresh_kernel_files(lab_dir, cluster)

@@ -6,6 +6,8 @@ inside that node's namespaces, and answers the argv in one `simstate.transaction
 1. the node's DRBD resource files and Xen configurations are the real ones, as `apply` wrote them
    into the node's private /etc/drbd.d and /etc/xen (bind mounts in its mount namespace): they
    are copied into the simulated node's files first, so that `drbdadm` and `xm create` read them;
+   and the node's volume groups and logical volumes are made its real lvm2's (`reallvm`), read
+   before the lock is taken, so that DRBD reads and attaches the LVs lvm2 has (`dump-md` too);
 2. `sim.commands.handle` answers; stdout, stderr and the exit code are the tool's.
 
 Domains are real processes: `xm`/`xl create` starts a guest (`guest.py`) in the node beside the
@@ -28,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.lab import guests
+from reconciler.lab import guests, reallvm
 from reconciler.lab.errors import LabError
 from reconciler.lab.inventory import load_inventory
 from reconciler.lab.sim.commands import Crashed, handle
@@ -154,9 +156,13 @@ def answer(where: Where, argv: tuple[str, ...]) -> CommandResult:
     if xen and sub == "shutdown" and len(argv) >= 3:
         return _shutdown(where, argv)
     victim: int | None = None
+    # Read before the lock: lvm2 takes its time, and the other node's stand-ins wait on the lock.
+    full = reallvm.report() if not xen and reallvm.has_real_lvm() else None
     with transaction(where.lab_dir) as cluster:
         host = cluster.node(where.node)
         import_files(host)
+        if full is not None:
+            reallvm.import_lvm(host, full)
         if xen and sub == "create":
             return _create(where, cluster, argv)
         if xen and sub == "destroy" and len(argv) == 3:

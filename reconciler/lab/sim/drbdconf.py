@@ -55,6 +55,8 @@ class ResourceConf:
     peer_node_id: int
     peer_address: str | None
     rate: int  # bytes/s
+    port: int | None = None  # of this node's address
+    peer_port: int | None = None
 
 
 def _tokens(text: str) -> list[str]:
@@ -121,6 +123,12 @@ def _address(words: list[str]) -> str | None:
     return host.strip("[]") or None
 
 
+def _port(words: list[str]) -> int | None:
+    text = words[-1] if words else ""
+    port = text.rsplit(":", 1)[1] if ":" in text else ""
+    return int(port) if port.isdigit() else None
+
+
 def parse_rate(text: str) -> int:
     match = _RATE.fullmatch(text)
     if match is None:
@@ -172,6 +180,8 @@ def _conf(res: Statement, node: str) -> ResourceConf:
         peer_node_id=node_ids[peer_index] if peer is not None else 1,
         peer_address=_address(_value(peer, "address")) if peer is not None else None,
         rate=_rate(res),
+        port=_port(_value(mine, "address")),
+        peer_port=_port(_value(peer, "address")) if peer is not None else None,
     )
 
 
@@ -182,3 +192,16 @@ def find_resource(files: dict[str, str], name: str, node: str) -> ResourceConf:
             if stmt.block is not None and stmt.words[:2] == ["resource", name]:
                 return _conf(stmt, node)
     raise ConfError(f"'{name}' not defined in your config (for this host).", 1)
+
+
+def node_resources(files: dict[str, str], node: str) -> list[ResourceConf]:
+    """Every resource the files define for `node` (those that do not are left out)."""
+    found = []
+    for path, text in resource_files(files).items():
+        for stmt in parse_file(path, text):
+            if stmt.block is not None and len(stmt.words) >= 2 and stmt.words[0] == "resource":
+                try:
+                    found.append(_conf(stmt, node))
+                except ConfError:
+                    continue  # not this node's, or incomplete: drbdadm would refuse it too
+    return found

@@ -76,6 +76,9 @@ class Cluster(SimModel):
     faults: list[Fault] = Field(default_factory=list)
     crash: Crash | None = None
     actions: list[str] = Field(default_factory=list)  # every state-changing command, "node: argv"
+    # Per resource, whether its replication path carries traffic, as the network lab measures it
+    # over real connections (replication.py); None in the pure simulator, where the links decide.
+    paths: dict[str, bool] | None = None
 
     @model_validator(mode="after")
     def _two_nodes(self) -> "Cluster":
@@ -129,6 +132,8 @@ class Cluster(SimModel):
         """DRBD's replication path: the link of the interface that holds the resource's address
         (any working link when the resource file gave none)."""
         working = self.links_between(node)
+        if self.paths is not None and not self.paths.get(res.name, False):
+            return False
         if res.address is None:
             return bool(working)
         iface = holder(node, res.address)
@@ -156,6 +161,11 @@ class Cluster(SimModel):
         if res is None or res.role is not Role.PRIMARY:
             raise ValueError(f"{resource} is not Primary on {node}: nothing can write to it")
         drbd.write(self, self.node(node), res, nbytes)
+
+    def measure(self, paths: dict[str, bool] | None) -> None:
+        """Take the replication paths measured now (see `paths`); connections follow them."""
+        self.paths = paths
+        drbd.settle(self)
 
     def set_link(self, name: str, up: bool) -> None:
         self.link(name).up = up
