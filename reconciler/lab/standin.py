@@ -8,7 +8,9 @@ inside that node's namespaces, and answers the argv in one `simstate.transaction
    are copied into the simulated node's files first, so that `drbdadm` and `xm create` read them;
    and the node's volume groups and logical volumes are made its real lvm2's (`reallvm`), read
    before the lock is taken, so that DRBD reads and attaches the LVs lvm2 has (`dump-md` too);
-2. `sim.commands.handle` answers; stdout, stderr and the exit code are the tool's.
+2. a `drbdadm` command's resource is read first by the real drbdadm (`realdrbdadm`): what it
+   refuses fails with its message and exit code, what it warns of is printed;
+3. `sim.commands.handle` answers; stdout, stderr and the exit code are the tool's.
 
 Domains are real processes: `xm`/`xl create` starts a guest (`guest.py`) in the node beside the
 simulated domain; `shutdown` asks it with SIGTERM (`-w` waits, in real time and outside the lock,
@@ -30,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.lab import guests, reallvm
+from reconciler.lab import guests, realdrbdadm, reallvm
 from reconciler.lab.errors import LabError
 from reconciler.lab.inventory import load_inventory
 from reconciler.lab.sim.commands import Crashed, handle
@@ -163,12 +165,21 @@ def answer(where: Where, argv: tuple[str, ...]) -> CommandResult:
         import_files(host)
         if full is not None:
             reallvm.import_lvm(host, full)
+        read = (
+            realdrbdadm.check(argv[-1], host.drbd.version)
+            if argv[0] == "drbdadm" and len(argv) >= 3
+            else None
+        )
+        if read is not None and not read.ok:
+            return exited(argv, read.returncode or 1, stdout=read.stdout, stderr=read.stderr)
         if xen and sub == "create":
             return _create(where, cluster, argv)
         if xen and sub == "destroy" and len(argv) == 3:
             domain = host.xen.domain(argv[2])
             victim = domain.pid if domain is not None else None
         result = _handle(cluster, where.node, argv)
+        if read is not None and read.stderr:
+            result = result.model_copy(update={"stderr": read.stderr + result.stderr})
         if victim is not None and result.ok:
             guests.signal_guest(victim, where.lab_id, where.node, argv[2], signal.SIGKILL)
     if victim is not None and result.ok:

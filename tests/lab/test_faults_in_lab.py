@@ -1,6 +1,7 @@
 """Faults injected with `reconciler lab fault` while `apply` runs for real in a lab node: a
 transient failure is retried, a hang is cut by the action's timeout and the journal says so, a
-crashed domain is gone from `xm list`, and a fault on a real program is refused.
+crashed domain is gone from `xm list`, a fault on a real program is refused, and a resource
+file that the real drbdadm refuses fails the stand-in as it would fail on a host.
 
 The seed's manifests are copied with a start timeout of 3 s (the seed's is 600 s), so that the
 hanging `xm create` is cut quickly. Needs root (CI runs as root); never skipped.
@@ -20,6 +21,7 @@ from tests.conftest import REPO
 from tests.lab.inlab import RUNNER, apply_in, cli, in_node, journal, lab_up
 
 N1 = "centos5s1"
+RESOURCE = "xapache-lv01"
 DOMAIN = "apache"
 SEED_START = "    timeout: 600s                     # <maxstarttime>\n"
 
@@ -97,6 +99,21 @@ def test_injected_failures_are_retried_and_hangs_cut(root: Path, manifests: Path
         crashed = _ok(cli(root, "fault", "crash", "--id", lab.id, N1, DOMAIN))
         assert f"{DOMAIN} on {N1} crashed" in crashed
         assert DOMAIN not in _ok(in_node(root, lab.id, N1, "xm", "list"))
+        _check_real_drbdadm_reads_first(lab, root)
+
+
+def _check_real_drbdadm_reads_first(lab: Lab, root: Path) -> None:
+    """A resource file that drbd-utils' drbdadm refuses fails the stand-in with its message."""
+    res = nodes.private_dir(lab, N1, "/etc/drbd.d") / f"{RESOURCE}.res"
+    good = res.read_text()
+    assert _ok(in_node(root, lab.id, N1, "drbdadm", "role", RESOURCE)).strip() == "Primary"
+    res.write_text(good + "garbage {\n")
+    broken = in_node(root, lab.id, N1, "drbdadm", "role", RESOURCE)
+    assert broken.returncode == 10 and "Parse error" in broken.stderr, broken.stderr
+    res.write_text(good.replace("192.168.1.32", "192.168.1.99"))
+    foreign = in_node(root, lab.id, N1, "drbdadm", "role", RESOURCE)  # drbdadm only warns of it
+    assert "IP 192.168.1.99 not found on this host" in foreign.stderr, foreign.stderr
+    res.write_text(good)
 
 
 @pytest.fixture

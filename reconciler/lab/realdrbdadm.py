@@ -1,0 +1,42 @@
+"""drbd-utils' own `drbdadm` as the first reader of a lab node's resource files.
+
+The lab's `drbdadm` is a stand-in (this kernel has no DRBD), but the files it acts on are parsed
+first by the real one: `drbdadm -c CONF dump RESOURCE` inside the node, where CONF includes the
+node's /etc/drbd.d/*.res as /etc/drbd.conf does. A file that the real drbdadm refuses (a syntax
+error, a resource not defined for this host) fails the stand-in with drbdadm's own message and
+exit code, as it would fail on a real host; what it only warns of (an address the node does not
+have) is printed before the stand-in's answer, as drbdadm prints it.
+`DRBD_DRIVER_VERSION_OVERRIDE` picks the parser of the DRBD version the node simulates (8.4's
+drbdadm-84 or 9's): without a module, drbdadm could not tell.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from reconciler.observe.runner import DEFAULT_TIMEOUT, CommandResult, SubprocessRunner
+
+HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+CONF = 'global {\n    usage-count no;\n}\ninclude "/etc/drbd.d/*.res";\n'
+
+
+def real_drbdadm() -> str | None:
+    return shutil.which("drbdadm", path=HOST_PATH)
+
+
+def check(resource: str, version: str) -> CommandResult | None:
+    """What the real drbdadm says of `resource` in the node's files: a refusal (failed), or
+    warnings on stderr (ok: an address the node lacks is only a warning to `dump`); None when
+    drbd-utils is not installed (the lab then has only its own reading)."""
+    program = real_drbdadm()
+    if program is None:
+        return None
+    env = {"DRBD_DRIVER_VERSION_OVERRIDE": version, "LC_ALL": "C", "PATH": HOST_PATH}
+    with tempfile.TemporaryDirectory(prefix="lab-drbdadm-") as workdir:
+        conf = Path(workdir) / "drbd.conf"
+        conf.write_text(CONF)
+        result = SubprocessRunner(env={**os.environ, **env}).run(
+            [program, "-c", str(conf), "dump", resource], DEFAULT_TIMEOUT
+        )
+    return result
