@@ -1,0 +1,1 @@
+"""Built-in arbitration: authenticated heartbeats between the two agents, leases and takeover."""
