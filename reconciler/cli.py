@@ -3,7 +3,7 @@
 import click
 
 from reconciler import __version__
-from reconciler.commands import applying, manifests, observing, reconciling
+from reconciler.commands import agent, applying, manifests, observing, reconciling
 from reconciler.lab.commands import lab as lab_group
 from reconciler.lab.simulate import simulate_command
 from reconciler.linuxha.cli import register as register_linuxha_import
@@ -31,6 +31,8 @@ for command in (
 ):
     main.add_command(command)
 main.add_command(reconciling.plan_command, name="diff")
+for command in agent.COMMANDS:
+    main.add_command(command)
 register_linuxha_import(main)
 lab_group.add_command(simulate_command)
 main.add_command(lab_group)

@@ -36,6 +36,7 @@ class DriftCode(StrEnum):
     DOMAIN_CONFIG_DIFFERS = "DOMAIN_CONFIG_DIFFERS"
     OBSERVATION_FAILED = "OBSERVATION_FAILED"
     STATE_UNRECOGNISED = "STATE_UNRECOGNISED"
+    OPERATOR_OVERRIDE = "OPERATOR_OVERRIDE"  # `move`, `stop` or `maintenance`: desired state beside git
 
 
 class Drift(BaseModel):

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from reconciler.agent.overrides import OverrideError, OverrideStore, override_drift
 from reconciler.commands.common import (
     EXIT_DRIFT,
     EXIT_ERROR,
@@ -21,6 +22,7 @@ from reconciler.commands.common import (
 from reconciler.commands.observing import observed_option
 from reconciler.desired import PlacementError, placement
 from reconciler.diff import Probed
+from reconciler.drift import Drift
 from reconciler.drift_history import load_seen, save_seen, update_seen
 from reconciler.manifest import ManifestSet
 from reconciler.observe.bundle import BundleError, read_bundle, replay
@@ -203,14 +205,15 @@ def drift_command(
     ctx = gather(paths, Target(node, active, bundle, state_dir))
     result = compute(ctx, allow_destructive=False)
     now = datetime.now(UTC)
-    seen = update_seen({} if ctx.offline else load_seen(ctx.state_dir), result.drift, now)
+    drift = [*result.drift, *_overrides(ctx)]
+    seen = update_seen({} if ctx.offline else load_seen(ctx.state_dir), drift, now)
     if not ctx.offline:
         _save_history(ctx.state_dir, seen)
     report = DriftReport(
         node=ctx.node,
         generated_at=now,
         revision=ctx.revision,
-        entries=tuple(DriftEntry(drift=d, first_seen=seen[d.key]) for d in result.drift),
+        entries=tuple(DriftEntry(drift=d, first_seen=seen[d.key]) for d in drift),
     )
     if fmt == "json":
         click.echo(report.model_dump_json(indent=2))
@@ -218,8 +221,19 @@ def drift_command(
         click.echo(render_drift_markdown(report), nl=False)
     else:
         click.echo(render_drift_text(report, style()))
-    failed = any(d.code.value == "OBSERVATION_FAILED" for d in result.drift)
-    sys.exit(EXIT_ERROR if failed else EXIT_DRIFT if result.drift else EXIT_OK)
+    failed = any(d.code.value == "OBSERVATION_FAILED" for d in drift)
+    sys.exit(EXIT_ERROR if failed else EXIT_DRIFT if drift else EXIT_OK)
+
+
+def _overrides(ctx: Context) -> list[Drift]:
+    """The operators' overrides that the agent keeps on this node (none offline)."""
+    if ctx.offline:
+        return []
+    try:
+        return override_drift(ctx.manifests, OverrideStore(ctx.state_dir).load())
+    except OverrideError as err:
+        click.echo(f"warning: {err}", err=True)
+        return []
 
 
 def _save_history(state_dir: Path, seen: dict[str, datetime]) -> None:

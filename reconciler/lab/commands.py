@@ -7,6 +7,7 @@ stderr) is one message and exit 1, never a traceback.
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import click
 
 from reconciler.commands.common import DEFAULT_MANIFESTS, EXIT_ERROR
-from reconciler.lab import faults
+from reconciler.lab import agents, failover, faults, invariants
 from reconciler.lab import lab as labs
 from reconciler.lab import node as nodes
 from reconciler.lab.errors import LabError
@@ -267,6 +268,21 @@ def fault_crash_command(ctx: click.Context, lab_id: str | None, node: str, domai
     click.echo(f"{domain} on {node} crashed (guest process {pid} killed)")
 
 
+@fault_group.command("disk")
+@lab_id_option
+@click.option("--repair", is_flag=True, help="The disk works again (`drbdadm attach` brings it back).")
+@click.argument("node")
+@click.argument("resource")
+@click.pass_context
+def fault_disk_command(
+    ctx: click.Context, lab_id: str | None, repair: bool, node: str, resource: str
+) -> None:
+    """The backing disk of DRBD RESOURCE on NODE fails: DRBD detaches it (Diskless)."""
+    with _reporting():
+        device = faults.disk(_open(ctx, lab_id), node, resource, broken=not repair)
+    click.echo(f"{device} on {node} {'repaired' if repair else 'failed: DRBD detached it'}")
+
+
 @fault_group.command("list")
 @lab_id_option
 @click.pass_context
@@ -286,6 +302,93 @@ def fault_clear_command(ctx: click.Context, lab_id: str | None, node: str | None
     with _reporting():
         removed = faults.clear(_open(ctx, lab_id), node)
     click.echo(f"cleared {removed} fault(s)")
+
+
+@lab.group("agent")
+def agent_group() -> None:
+    """The nodes' agents: `reconciler agent` as a process in the node (gone at power-off)."""
+
+
+@agent_group.command("start")
+@lab_id_option
+@click.option(
+    "--manifests",
+    type=click.Path(path_type=Path, exists=True),
+    default=DEFAULT_LAB_MANIFESTS,
+    show_default=True,
+    help="The manifests the agent keeps in force (it watches them for edits).",
+)
+@click.argument("nodes_", metavar="NODE...", nargs=-1, required=True)
+@click.pass_context
+def agent_start_command(
+    ctx: click.Context, lab_id: str | None, manifests: Path, nodes_: tuple[str, ...]
+) -> None:
+    """Start the agent of each NODE; its decisions go to <lab>/<node>/agent.log."""
+    with _reporting():
+        opened = _open(ctx, lab_id)
+        for name in nodes_:
+            pid = agents.start(opened, name, manifests)
+            click.echo(f"agent of {name}: PID {pid}, log {agents.log_path(opened, name)}")
+
+
+@agent_group.command("stop")
+@lab_id_option
+@click.argument("nodes_", metavar="NODE...", nargs=-1, required=True)
+@click.pass_context
+def agent_stop_command(ctx: click.Context, lab_id: str | None, nodes_: tuple[str, ...]) -> None:
+    """Stop the agent of each NODE (SIGTERM); what it runs stays running."""
+    with _reporting():
+        opened = _open(ctx, lab_id)
+        for name in nodes_:
+            click.echo(f"agent of {name}: {'stopped' if agents.stop(opened, name) else 'not running'}")
+
+
+@lab.command("failover")
+@lab_id_option
+@click.argument("domain")
+@click.option(
+    "--recover/--no-recover",
+    default=True,
+    show_default=True,
+    help="Power the node on again with its agent, and wait until DRBD is in sync.",
+)
+@click.option(
+    "--manifests",
+    type=click.Path(path_type=Path, exists=True),
+    default=DEFAULT_LAB_MANIFESTS,
+    show_default=True,
+    help="The manifests the recovered node's agent is started on.",
+)
+@click.pass_context
+def failover_command(
+    ctx: click.Context, lab_id: str | None, domain: str, recover: bool, manifests: Path
+) -> None:
+    """Power off the node that runs DOMAIN; time until the other node's agent runs it; the timeline."""
+    with _reporting():
+        opened = _open(ctx, lab_id)
+        wall = time.time()
+        result = failover.failover(opened, domain)
+        for at, what in failover.timeline(opened, result, wall):
+            click.echo(f"  +{at:6.3f}s  {what}")
+        click.echo(f"failover of {domain}: {result.victim} -> {result.survivor} in {result.seconds:.2f}s")
+        if recover:
+            resources = sorted({r.name for n in failover.cluster(opened).nodes for r in n.drbd.resources})
+            took = failover.recover(opened, result.victim, manifests, resources)
+            click.echo(f"{result.victim} is on again, its agent started, DRBD in sync after {took:.1f}s")
+
+
+@lab.command("check")
+@lab_id_option
+@click.pass_context
+def check_command(ctx: click.Context, lab_id: str | None) -> None:
+    """Was any application ever Primary or running on both nodes at once? Exit 1 if so."""
+    with _reporting():
+        opened = _open(ctx, lab_id)
+        found = invariants.violations(opened)
+        text = invariants.report(opened)
+    click.echo(text)
+    if found:
+        sys.exit(EXIT_ERROR)
 
 
 @lab.command("down")

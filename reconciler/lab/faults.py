@@ -1,11 +1,14 @@
-"""Faults injected into a running lab: a command that fails or hangs, a domain that crashes.
+"""Faults injected into a running lab: a command that fails or hangs, a domain that crashes, a
+disk that fails.
 
 Command faults are kept in the simulator's state (`Fault`), so the stand-ins of every process
 in the node see them: the next commands whose argv starts with the given words fail with the
 given exit code and message, or hang until the caller's timeout kills them, `times` times (or
 until cleared). Only stand-in programs can be made to fail: `ip`, `ping` and lvm2's programs are
 the real ones. A crash kills the domain's guest process with SIGKILL, as a guest kernel's panic
-ends a domain (the hypervisor then forgets it). A power-off and a cut link are `lab kill` and
+ends a domain (the hypervisor then forgets it). A failed disk is DRBD's backing device breaking:
+DRBD detaches it (on-io-error detach) and the node goes Diskless until it is repaired and
+attached again (sim/drbd_disk.py). A power-off and a cut link are `lab kill` and
 `lab partition`.
 """
 
@@ -90,6 +93,18 @@ def crash_domain(lab: Lab, node: str, domain: str) -> int:
         raise LabError(f"no domain {domain} runs on {node}")
     guests.wait_gone(pid, lab.id, node, domain, 5.0)
     return pid
+
+
+def disk(lab: Lab, node: str, resource: str, broken: bool) -> str:
+    """The backing device of `resource` on `node` fails (DRBD detaches it: Diskless), or is
+    repaired (`drbdadm attach` then brings it back with a resync); the device."""
+    _require_sim(lab)
+    lab.node(node)
+    with transaction(lab.dir) as cluster:
+        try:
+            return cluster.fail_disk(node, resource) if broken else cluster.repair_disk(node, resource)
+        except (KeyError, ValueError) as err:
+            raise LabError(str(err).strip("'\"")) from err
 
 
 def describe(fault: Fault) -> str:

@@ -1,15 +1,17 @@
 """A lab's inventory: what `lab up` planned and created, in `<root>/<lab id>/lab.json`.
 
-Each thing is recorded before it is created (namespaces, veth pairs) or right after (the holder's
-PID, known only then), and the file is rewritten atomically each time. A crash of `lab up` at any
-point thus leaves an inventory that names everything that may exist, so `down` can undo it; what
-a crash leaves unrecorded `down` still finds by the lab's name prefix.
+Each thing is recorded before it is created (namespaces, veth pairs) or right after (the PIDs of
+the holders and of the stand-in server, known only then), and the file is rewritten atomically
+each time. A crash of `lab up` at any point thus leaves an inventory that names everything that
+may exist, so `down` can undo it; what a crash leaves unrecorded `down` still finds by the lab's
+name prefix, or a process by its command line.
 
-The lab directory also holds `bin/` (stand-in executables, first on each node's PATH),
-`sim/` (the simulator's state, shared by the nodes), and per node `<node>/state/` (its state
-directory), `<node>/etc/` (its own /etc/drbd.d and /etc/xen), `<node>/disks/` (its physical
-volumes' images), `<node>/lvm/` (its lvm.conf) and its kernel files `proc-drbd` and `mountinfo`,
-all kept across a power-off, as a disk would be.
+The lab directory also holds `bin/` (stand-in executables, first on each node's PATH), `sim/`
+(the simulator's state, shared by the nodes), `standin.sock` (the socket of the stand-in server
+that answers them; its `standin.log` and `standin-drbd.conf` beside it), and per node
+`<node>/state/` (its state directory), `<node>/etc/` (its own /etc/drbd.d and /etc/xen),
+`<node>/disks/` (its physical volumes' images), `<node>/lvm/` (its lvm.conf) and its kernel files
+`proc-drbd` and `mountinfo`, all kept across a power-off, as a disk would be.
 """
 
 import hashlib
@@ -96,6 +98,7 @@ class Inventory(BaseModel):
     partitioned: list[str] = []  # networks taken down by `partition`, until `heal`
     host_dirs: list[str] = []  # directories of the host that `up` created (mount points), parents first
     disks: list[DiskRecord] = []  # recorded before their image and loop device are made
+    server_pid: int | None = None  # the stand-in server's, once started
     complete: bool = False  # set by the last step of `up`
 
     def record(self, node: str) -> NodeRecord | None:

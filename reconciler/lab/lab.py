@@ -2,14 +2,15 @@
 
 `up` records each step in the inventory before taking it, and undoes everything when a step
 fails. Besides the network it gives the lab its simulator (`simsetup`: the shared state, the
-stand-ins in bin/), each node its disks (`disks`: loop devices for real lvm2) and its private
+stand-ins in bin/, and `standin_server`, the process on the host that answers them), each node
+its disks (`disks`: loop devices for real lvm2) and its private
 /etc directories; a host directory they are mounted
 over is created only if missing, and then removed again by `down`.
 
 `down` works from whatever inventory there is (none, partial or whole) and also finds what a
 crash left unrecorded by the lab's name prefix: namespaces, veth ends still in the host's
-namespace, holder processes by their command line, loop devices by their backing file. It
-never touches anything else.
+namespace, holder processes and the stand-in server by their command line, loop devices by their
+backing file. It never touches anything else.
 """
 
 import errno
@@ -19,9 +20,9 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from reconciler.lab import disks, simsetup
+from reconciler.lab import disks, simsetup, standin_server
 from reconciler.lab import node as nodes
-from reconciler.lab.errors import LabError
+from reconciler.lab.errors import CommandFailed, LabError
 from reconciler.lab.inventory import (
     INVENTORY_FILE,
     Inventory,
@@ -52,7 +53,7 @@ from reconciler.lab.simstate import DEFAULT_SPEED
 from reconciler.lab.simstate import set_links as set_sim_links
 from reconciler.manifest import ManifestError, ManifestSet, load_manifests
 from reconciler.manifest.loader import LoadedCluster
-from reconciler.observe.runner import Runner, SubprocessRunner
+from reconciler.observe.runner import DEFAULT_TIMEOUT, Runner, SubprocessRunner
 
 
 def require_root() -> None:
@@ -102,6 +103,7 @@ def up(
         lab.save()  # first, so that what follows is in a directory `down` knows to be a lab's
         _make_dirs(lab)
         simsetup.create(lab.dir, lab.bin_dir, manifest_set, [manifests], speed)
+        _start_server(lab)
         _make_disks(lab, manifest_set)
         _build(lab)
     except BaseException as failure:
@@ -128,6 +130,19 @@ def _make_dirs(lab: Lab) -> None:
             nodes.private_dir(lab, planned.name, path).mkdir(parents=True)
     for path in nodes.PRIVATE_DIRS:
         _host_dir(lab, Path(path))
+
+
+def _start_server(lab: Lab) -> None:
+    """The process that answers the nodes' stand-ins (`standin_server`); recorded once its PID
+    is known (a crash before leaves it to be found by its command line)."""
+    result = lab.runner.run(standin_server.server_argv(lab.dir), DEFAULT_TIMEOUT)
+    if not result.ok:
+        raise CommandFailed(result)
+    try:
+        lab.inventory.server_pid = int(result.stdout.strip())
+    except ValueError:
+        raise LabError(f"the stand-in server printed {result.stdout!r} instead of its PID") from None
+    lab.save()
 
 
 def _make_disks(lab: Lab, manifest_set: ManifestSet) -> None:
@@ -190,6 +205,8 @@ def down(root: Path, lab_id: str, runner: Runner | None = None) -> list[str]:
     removed: list[str] = []
     errors: list[str] = []
     namespaces = list_namespaces(runner, prefix)
+    # The server first: it starts guests in the nodes, which must not begin while they are emptied.
+    _attempt(errors, partial(_stop_server, lab_id, directory, inventory, removed))
     _attempt(errors, partial(_kill_all, runner, lab_id, namespaces, inventory, removed))
     _attempt(errors, partial(_detach_disks, runner, directory, removed))
     # Host-side ends first: a namespace's veths (and so their peers in the host) are destroyed
@@ -276,6 +293,21 @@ def _kill_all(
             nodes.kill_holder(pid, lab_id, node)
             nodes.wait_gone(pid, lab_id, node)
             removed.append(f"holder {pid} of {node}")
+
+
+def _stop_server(lab_id: str, directory: Path, inventory: Inventory | None, removed: list[str]) -> None:
+    """The lab's stand-in server, recorded or found by its command line (a crash of `up` may
+    have started it unrecorded), and its socket (a killed server cannot remove it)."""
+    pids = set(standin_server.find_servers(lab_id))
+    if inventory is not None and inventory.server_pid is not None:
+        pids.add(inventory.server_pid)
+    for pid in sorted(pids):
+        try:
+            if standin_server.stop(pid, lab_id):
+                removed.append(f"stand-in server {pid}")
+        except TimeoutError as err:
+            raise LabError(str(err)) from None
+    standin_server.socket_path(directory).unlink(missing_ok=True)
 
 
 def down_all(root: Path, runner: Runner | None = None) -> dict[str, list[str]]:

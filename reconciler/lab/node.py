@@ -13,6 +13,7 @@ a reboot) and brings its links up again, except those of a partitioned network.
 """
 
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -28,14 +29,18 @@ from reconciler.lab.simstate import has_sim
 from reconciler.lab.simstate import node_env as sim_env
 from reconciler.lab.simstate import power as sim_power
 from reconciler.observe.runner import DEFAULT_TIMEOUT, CommandResult, Runner, SubprocessRunner
+from reconciler.render.files import write_atomically
 
 HOLDER_SCRIPT = Path(__file__).with_name("holder.py")
 NODEDEV_SCRIPT = Path(__file__).with_name("nodedev.py")
 NETNS_DIR = Path("/run/netns")  # where `ip netns add` binds its namespaces
 KILL_WAIT = 5.0  # seconds for SIGKILLed processes to be gone before `kill` gives up
 _POLL = 0.05
-# The node's own copies of these host directories (the files `apply` writes there are per node).
-PRIVATE_DIRS = ("/etc/drbd.d", "/etc/xen")
+# The node's own copies of these host directories (the files `apply` writes there are per node,
+# and the agent's heartbeat key is in /etc/reconciler).
+PRIVATE_DIRS = ("/etc/drbd.d", "/etc/xen", "/etc/reconciler")
+KEY_FILE = "heartbeat.key"  # the Cluster manifest's default keyFile is /etc/reconciler/heartbeat.key
+AGENT_SOCKET = "agent.sock"
 # Where the lab's own tools are looked up: never a node's PATH, where a stand-in could shadow them.
 HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -164,6 +169,8 @@ def node_env(lab: Lab, node: str, extra: Mapping[str, str] | None = None) -> dic
     env["RECONCILER_LAB"] = lab.id
     env["RECONCILER_LAB_NODE"] = node
     env["RECONCILER_STATE_DIR"] = str(lab.state_dir(node))
+    # /run is the host's in every node: each node's agent listens in the lab's directory instead.
+    env["RECONCILER_AGENT_SOCKET"] = str(lab.dir / node / AGENT_SOCKET)
     if has_sim(lab.dir):
         env.update(sim_env(lab.dir, node))
     env.update(disks.lvm_env(lab.dir, node))
@@ -261,11 +268,23 @@ def _host_program(name: str) -> str:
     return found
 
 
+def _install_key(lab: Lab, node: str) -> None:
+    """The lab's heartbeat key (made once, the same for both nodes) in the node's /etc/reconciler."""
+    directory = private_dir(lab, node, "/etc/reconciler")
+    if not directory.is_dir():
+        return  # a lab made before the agent had a key
+    shared = lab.dir / KEY_FILE
+    if not shared.exists():
+        write_atomically(shared, secrets.token_hex(32) + "\n", mode=0o600, keep_previous=False)
+    write_atomically(directory / KEY_FILE, shared.read_text(), mode=0o600, keep_previous=False)
+
+
 def _furnish(lab: Lab, node: str, pid: int) -> None:
     """What a booted node has of its own: its host name, its private directories, its /dev
     with its disks."""
     nsenter = [_host_program("nsenter"), f"--target={pid}"]
     _checked(lab.runner, [*nsenter, "--uts", "--", _host_program("hostname"), node])
+    _install_key(lab, node)
     for path in PRIVATE_DIRS:
         source = private_dir(lab, node, path)
         if source.is_dir() and Path(path).is_dir():  # a lab made before it had them has neither

@@ -10,12 +10,7 @@ have) is printed before the stand-in's answer, as drbdadm prints it.
 drbdadm-84 or 9's): without a module, drbdadm could not tell.
 """
 
-import os
 import shutil
-import tempfile
-from pathlib import Path
-
-from reconciler.observe.runner import DEFAULT_TIMEOUT, CommandResult, SubprocessRunner
 
 HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 CONF = 'global {\n    usage-count no;\n}\ninclude "/etc/drbd.d/*.res";\n'
@@ -23,20 +18,3 @@ CONF = 'global {\n    usage-count no;\n}\ninclude "/etc/drbd.d/*.res";\n'
 
 def real_drbdadm() -> str | None:
     return shutil.which("drbdadm", path=HOST_PATH)
-
-
-def check(resource: str, version: str) -> CommandResult | None:
-    """What the real drbdadm says of `resource` in the node's files: a refusal (failed), or
-    warnings on stderr (ok: an address the node lacks is only a warning to `dump`); None when
-    drbd-utils is not installed (the lab then has only its own reading)."""
-    program = real_drbdadm()
-    if program is None:
-        return None
-    env = {"DRBD_DRIVER_VERSION_OVERRIDE": version, "LC_ALL": "C", "PATH": HOST_PATH}
-    with tempfile.TemporaryDirectory(prefix="lab-drbdadm-") as workdir:
-        conf = Path(workdir) / "drbd.conf"
-        conf.write_text(CONF)
-        result = SubprocessRunner(env={**os.environ, **env}).run(
-            [program, "-c", str(conf), "dump", resource], DEFAULT_TIMEOUT
-        )
-    return result

@@ -6,38 +6,9 @@ exists). Before a stand-in answers, `import_lvm` replaces the simulated node's v
 and logical volumes with what `lvm fullreport` reports on the node, so the two never disagree.
 """
 
-import os
-import shutil
 
-from reconciler.lab.disks import LVM_SYSTEM_DIR_ENV
-from reconciler.lab.errors import CommandFailed, LabError
 from reconciler.lab.sim.model import LogicalVolume, Node, Segment, VolumeGroup
-from reconciler.observe.errors import ParseError
-from reconciler.observe.lvm_json import parse_fullreport_json
 from reconciler.observe.lvm_model import LvmFullReport
-from reconciler.observe.node import LVM_REPORT
-from reconciler.observe.runner import DEFAULT_TIMEOUT, SubprocessRunner
-
-HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
-
-
-def has_real_lvm() -> bool:
-    """Whether this process runs for a node with real lvm2 (its LVM_SYSTEM_DIR is set)."""
-    return bool(os.environ.get(LVM_SYSTEM_DIR_ENV))
-
-
-def report() -> LvmFullReport:
-    """`lvm fullreport` of this node (lvm2 from the host's PATH: the lab's bin shadows nothing)."""
-    program = shutil.which("lvm", path=HOST_PATH)
-    if program is None:
-        raise LabError("lvm not found: install lvm2")
-    result = SubprocessRunner().run([program, *LVM_REPORT[1:]], DEFAULT_TIMEOUT)
-    if not result.ok:
-        raise CommandFailed(result)
-    try:
-        return parse_fullreport_json(result.stdout)
-    except ParseError as err:
-        raise LabError(f"lvm fullreport not understood: {err}") from err
 
 
 def _segments(full: LvmFullReport, vg: str, lv: str) -> list[Segment]:

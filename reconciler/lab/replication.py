@@ -51,6 +51,7 @@ class Path_:
     started: float = 0.0
     last_ping: float = -math.inf
     last_answer: float = -math.inf
+    retry_at: float = -math.inf  # a refused or broken connection is tried again from then
 
     def up(self, now: float) -> bool:
         return self.connected and now - self.last_answer < TIMEOUT
@@ -59,6 +60,7 @@ class Path_:
         if self.sock is not None:
             self.sock.close()
         self.sock, self.connected = None, False
+        self.retry_at = time.monotonic() + PING_EVERY  # not at once: an unreachable peer would spin
 
 
 @dataclass
@@ -70,6 +72,8 @@ class Replication:
     listeners: dict[Endpoint, socket.socket] = field(default_factory=dict)
     paths: dict[str, Path_] = field(default_factory=dict)
     last_scan: float = -math.inf
+    last_status: float = -math.inf
+    signature: tuple[tuple[str, int], ...] = ()
 
     def wanted(self) -> tuple[set[Endpoint], dict[str, Endpoint]]:
         """The node's listening endpoints, and each resource's peer endpoint, from its files."""
@@ -131,7 +135,8 @@ class Replication:
         sock.setblocking(False)
         code = sock.connect_ex(path.peer)
         if code not in (0, errno.EINPROGRESS):
-            sock.close()  # no route (the link is down): try again next tick
+            sock.close()  # no route (the link is down): try again a little later
+            path.retry_at = now + PING_EVERY
             return
         path.sock, path.started = sock, now
         self.selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, ("path", path))
@@ -140,7 +145,8 @@ class Replication:
         """Open, ping and time out the outgoing connections."""
         for path in self.paths.values():
             if path.sock is None:
-                self._connect(path, now)
+                if now >= path.retry_at:
+                    self._connect(path, now)
             elif not path.connected and now - path.started > TIMEOUT:
                 self._close(path)
             elif path.connected and now - path.last_answer > TIMEOUT and now - path.started > TIMEOUT:
@@ -203,14 +209,28 @@ class Replication:
             "paths": {name: path.up(now) for name, path in sorted(self.paths.items())},
         }
 
+    def _files_changed(self) -> bool:
+        """Whether a resource file came, went or changed since the last scan (a `drbdadm up`
+        follows the file's writing at once: waiting for RESCAN would delay the connection)."""
+        try:
+            signature = tuple((e.name, e.stat().st_mtime_ns) for e in sorted(self.conf_dir.glob("*.res")))
+        except OSError:
+            return True
+        changed = signature != self.signature
+        self.signature = signature
+        return changed
+
     def run_once(self) -> None:
         now = time.monotonic()
-        if now - self.last_scan >= RESCAN:
+        if self._files_changed() or now - self.last_scan >= RESCAN:
             self.rescan(now)
         self.tend(now)
         for key, events in self.selector.select(TICK):
             self.handle(key, events, time.monotonic())
-        publish(self.status_path, json.dumps(self.status(time.monotonic())) + "\n")
+        now = time.monotonic()
+        if now - self.last_status >= TICK:
+            self.last_status = now
+            publish(self.status_path, json.dumps(self.status(now)) + "\n")
 
 
 def publish(path: Path, text: str) -> None:

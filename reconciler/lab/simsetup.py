@@ -5,7 +5,9 @@ physical volume the applications name and the toolstack they use) in `<lab>/sim`
 wrapper into the lab's bin/ (first on every node's PATH) for each program the simulator answers,
 except `ip` and `ping`, which stay real as the lab's addresses and links are, and lvm2's
 programs, which run for real on the nodes' loop devices (`disks`). The wrapper is fixed
-text, the same for every program but its file name; no manifest value reaches a shell.
+text, the same for every program but its file name; no manifest value reaches a shell. It execs
+`standin_client.py` (a thin client of the lab's stand-in server, `standin_server`) with the
+standard library alone: a call costs a few milliseconds of start-up, not the simulator's imports.
 """
 
 import re
@@ -38,10 +40,13 @@ from reconciler.manifest import ManifestError, ManifestSet, load_manifests
 REAL_PROGRAMS = frozenset({"ip", "ping", "lvm", "vgs", "lvs", "vgcreate", "vgremove", "lvcreate", "lvremove"})
 XEN_PROGRAMS = frozenset({"xl", "xm"})
 _PROGRAM = re.compile(r"[a-z][a-z0-9.]*")
-# -I: the caller's directory and PYTHON* variables cannot change what is imported.
+CLIENT_SCRIPT = Path(__file__).with_name("standin_client.py")
+# -I: the caller's directory and PYTHON* variables cannot change what runs; -S: no site, whose
+# import costs more than the client's whole run. ${0##*/}: the program's name, without a process.
 WRAPPER = """#!/bin/sh
-# Written by `reconciler lab up`: the lab's simulator answers this program (see reconciler/lab/standin.py).
-exec {python} -I -m reconciler.lab.standin "$(basename "$0")" "$@"
+# Written by `reconciler lab up`: the lab's stand-in server answers this program (see
+# reconciler/lab/standin_server.py).
+exec {python} -I -S {client} "${{0##*/}}" "$@"
 """
 
 
@@ -55,7 +60,7 @@ def programs(cluster: Cluster) -> list[str]:
 
 
 def write_wrappers(bin_dir: Path, names: Iterable[str]) -> None:
-    text = WRAPPER.format(python=shlex.quote(sys.executable))
+    text = WRAPPER.format(python=shlex.quote(sys.executable), client=shlex.quote(str(CLIENT_SCRIPT)))
     for name in names:
         if not _PROGRAM.fullmatch(name):
             raise LabError(f"{name!r} cannot be a stand-in's file name")

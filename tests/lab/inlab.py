@@ -1,7 +1,7 @@
 """Running the lab as a user does, for the end-to-end tests: `reconciler lab ...` as a real
 process, commands inside a node, and a lab that is removed after the test, also when it fails,
-with a check that it left nothing behind (namespaces, host links, loop devices, processes,
-directories, host mount points)."""
+with a check that it left nothing behind (namespaces, host links, loop devices, processes (the
+holders, the guests, the stand-in server), directories, host mount points)."""
 
 import json
 import subprocess
@@ -63,6 +63,7 @@ def lab_up(root: Path, lab_id: str, manifests: Path) -> Iterator[Lab]:
         assert made.returncode == 0, made.stderr
         opened = open_lab(root, lab_id)
         pids = [r.holder_pid for r in opened.inventory.nodes if r.holder_pid is not None]
+        pids += [opened.inventory.server_pid] if opened.inventory.server_pid is not None else []
         yield opened
         pids += [d.pid for n in Cluster.load(sim_dir(opened.dir)).nodes for d in n.xen.domains if d.pid]
     finally:

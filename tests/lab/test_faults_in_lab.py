@@ -74,7 +74,7 @@ def _check_cut(lab: Lab, out: str) -> None:
             command = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        assert b"reconciler.lab.standin" not in command, command
+        assert b"standin_client.py" not in command, command
 
 
 def test_injected_failures_are_retried_and_hangs_cut(root: Path, manifests: Path) -> None:

@@ -15,14 +15,17 @@ The rules, as DRBD (8.4 and 9) applies them, without fencing or quorum:
 - Promotion needs access to UpToDate data (its own disk, or a connected UpToDate peer) and a
   peer that is not Primary; `--force` makes the local disk UpToDate and resyncs the peer.
 - Demotion and down need the device closed (no mount, no domain using it).
+- A Diskless side (its backing device failed, see `drbd_disk`) has no data to compare or resync:
+  its I/O goes to the peer, and it can be Primary only through an UpToDate peer.
 """
 
+import errno
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from reconciler.lab.sim.drbdconf import ResourceConf
-from reconciler.lab.sim.model import KIB, DrbdMetadata, DrbdResource, Node, Sync
+from reconciler.lab.sim.model import KIB, DrbdMetadata, DrbdResource, Node, Sync, metadata_size
 from reconciler.observe.drbd.states import ConnectionState, DiskState, ReplicationState, Role
 
 NEED_UP_TO_DATE = (17, "State change failed: (-2) Need access to UpToDate data")
@@ -60,14 +63,15 @@ class Side:
 
     @property
     def md(self) -> DrbdMetadata:
-        return self.node.drbd.metadata[self.res.backing]
+        # A Diskless side may have come up on a disk whose metadata could not be read: it gets a
+        # blank one that is kept nowhere, as nothing can be written to that disk anyway.
+        md = self.node.drbd.metadata.get(self.res.backing)
+        return md if md is not None else DrbdMetadata()
 
 
-def metadata_size(size: int) -> int:
-    """Internal meta data at the end of the backing device: bitmap (one bit per 4 KiB), 32 KiB
-    activity log, 4 KiB superblock, in 4 KiB units."""
-    bitmap = -(-size // (4 * KIB * 8))
-    return -(-bitmap // (4 * KIB)) * 4 * KIB + 36 * KIB
+def disk_state(side: Side) -> DiskState:
+    """The disk state DRBD shows: the metadata's, or Diskless when no backing device is attached."""
+    return side.md.disk if side.res.attached else DiskState.DISKLESS
 
 
 def peer_side(world: World, side: Side) -> Side | None:
@@ -99,7 +103,7 @@ def peer_view(world: World, side: Side) -> tuple[Role, DiskState]:
     peer = connected_peer(world, side)
     if peer is None:
         return Role.UNKNOWN, DiskState.DUNKNOWN
-    return peer.res.role, peer.md.disk
+    return peer.res.role, disk_state(peer)
 
 
 def is_open(node: Node, res: DrbdResource) -> bool:
@@ -111,7 +115,7 @@ def is_open(node: Node, res: DrbdResource) -> bool:
 # --- connection ----------------------------------------------------------------------------
 
 
-def _interrupt(world: World, name: str) -> None:
+def interrupt(world: World, name: str) -> None:
     sync = sync_of(world, name)
     if sync is None:
         return
@@ -126,9 +130,10 @@ def _interrupt(world: World, name: str) -> None:
 
 def _lose(world: World, side: Side) -> None:
     """The connection broke: this side waits for the peer again."""
-    _interrupt(world, side.res.name)
+    interrupt(world, side.res.name)
     side.res.connection = ConnectionState.CONNECTING
-    if side.res.role is Role.PRIMARY:
+    # A Diskless Primary wrote to the peer's disk only: its own (broken) disk holds no new data.
+    if side.res.role is Role.PRIMARY and side.res.attached:
         side.md.diverged = True
 
 
@@ -175,7 +180,15 @@ def _resync_size(source: Side, target: Side) -> int:
     return max(target.md.pending, source.md.dirty, target.md.dirty)
 
 
-def _handshake(world: World, a: Side, b: Side) -> None:
+def handshake(world: World, a: Side, b: Side) -> None:
+    """Compare the data of two sides meeting (connecting, or attaching while connected)."""
+    if not (a.res.attached and b.res.attached):
+        # No data to compare with a Diskless side; but two Primaries refuse each other.
+        if a.res.role is Role.PRIMARY and b.res.role is Role.PRIMARY:
+            _split_brain(a, b)
+        else:
+            _connect(a, b)
+        return
     if a.md.diverged and b.md.diverged:
         victim = a if a.res.discard_my_data else b if b.res.discard_my_data else None
         if victim is None or victim.res.role is Role.PRIMARY:
@@ -228,7 +241,7 @@ def settle(world: World) -> None:
             and peer.res.connection is ConnectionState.CONNECTING
             and world.reachable(side.node, side.res)
         ):
-            _handshake(world, side, peer)
+            handshake(world, side, peer)
 
 
 def advance(world: World, seconds: float) -> None:
@@ -245,8 +258,13 @@ def advance(world: World, seconds: float) -> None:
 # --- commands ------------------------------------------------------------------------------
 
 
-def bring_up(world: World, node: Node, conf: ResourceConf, peer_name: str) -> DrbdResource:
-    """Attach and start connecting (the backing device and its metadata are checked first)."""
+def bring_up(
+    world: World, node: Node, conf: ResourceConf, peer_name: str, attach_failed: bool = False
+) -> DrbdResource:
+    """Attach and start connecting (the backing device and its metadata are checked first).
+
+    `attach_failed`: drbdadm created the resource and the minor, then the attach failed; it
+    stops there, so the resource stays Diskless and without its connection (StandAlone)."""
     if node.drbd.resource(conf.name) is not None or node.drbd.by_minor(conf.minor) is not None:
         raise Refused(MINOR_EXISTS)
     size = node.block_size(conf.disk) or 0
@@ -260,6 +278,8 @@ def bring_up(world: World, node: Node, conf: ResourceConf, peer_name: str) -> Dr
         rate=conf.rate,
         size=max(0, size - metadata_size(size)) // (4 * KIB) * (4 * KIB),
         address=conf.address,
+        attached=not attach_failed,
+        connection=ConnectionState.STANDALONE if attach_failed else ConnectionState.CONNECTING,
     )
     node.drbd.resources.append(res)
     settle(world)
@@ -271,11 +291,13 @@ def _graceful(world: World, side: Side) -> None:
     peer = connected_peer(world, side)
     if peer is None:
         return
-    _interrupt(world, side.res.name)
+    interrupt(world, side.res.name)
     if side.res.role is Role.SECONDARY and peer.res.role is Role.PRIMARY:
-        if side.md.disk is DiskState.UP_TO_DATE:
+        # Only an attached disk can record it (a Diskless side has none, or a broken one).
+        if side.res.attached and side.md.disk is DiskState.UP_TO_DATE:
             side.md.disk = DiskState.OUTDATED
-        peer.md.peer_outdated = True
+        if peer.res.attached:
+            peer.md.peer_outdated = True
 
 
 def take_down(world: World, node: Node, res: DrbdResource) -> None:
@@ -302,11 +324,20 @@ def connect(world: World, node: Node, res: DrbdResource, discard_my_data: bool) 
     settle(world)
 
 
-def adjust(world: World, node: Node, res: DrbdResource, conf: ResourceConf) -> None:
-    res.rate = conf.rate
-    if res.connection is ConnectionState.STANDALONE:
-        res.connection = ConnectionState.CONNECTING
-    settle(world)
+def _force(world: World, side: Side, peer: Side | None) -> None:
+    """`primary --force`: the local data becomes UpToDate; a peer with a disk resyncs from it."""
+    target = peer if peer is not None and peer.res.attached else None
+    if side.md.disk is not DiskState.UP_TO_DATE:
+        side.md.disk, side.md.pending = DiskState.UP_TO_DATE, 0
+        if target is not None:
+            interrupt(world, side.res.name)
+            _start_sync(world, side, target, target.res.size)
+    elif (
+        target is not None
+        and target.md.disk is not DiskState.UP_TO_DATE
+        and sync_of(world, side.res.name) is None
+    ):
+        _start_sync(world, side, target, _resync_size(side, target))
 
 
 def promote(world: World, node: Node, res: DrbdResource, force: bool) -> None:
@@ -314,19 +345,14 @@ def promote(world: World, node: Node, res: DrbdResource, force: bool) -> None:
     peer = connected_peer(world, side)
     if peer is not None and peer.res.role is Role.PRIMARY:
         raise Refused(TWO_PRIMARIES)
-    if force:
-        if side.md.disk is not DiskState.UP_TO_DATE:
-            side.md.disk, side.md.pending = DiskState.UP_TO_DATE, 0
-            if peer is not None:
-                _interrupt(world, res.name)
-                _start_sync(world, side, peer, peer.res.size)
-        elif (
-            peer is not None and peer.md.disk is not DiskState.UP_TO_DATE and sync_of(world, res.name) is None
-        ):
-            _start_sync(world, side, peer, _resync_size(side, peer))
-    elif side.md.disk is not DiskState.UP_TO_DATE and (
-        peer is None or peer.md.disk is not DiskState.UP_TO_DATE
-    ):
+    peer_good = peer is not None and disk_state(peer) is DiskState.UP_TO_DATE
+    if not res.attached:
+        # A Diskless Primary reads and writes through its peer; --force cannot make up a disk.
+        if not peer_good:
+            raise Refused(NEED_UP_TO_DATE)
+    elif force:
+        _force(world, side, peer)
+    elif side.md.disk is not DiskState.UP_TO_DATE and not peer_good:
         raise Refused(NEED_UP_TO_DATE)
     res.role = Role.PRIMARY
     if peer is None:
@@ -340,12 +366,19 @@ def demote(node: Node, res: DrbdResource) -> None:
 
 
 def write(world: World, node: Node, res: DrbdResource, nbytes: int) -> None:
-    """The application writes `nbytes` to the Primary: replicated while connected, else marked
-    out of sync in the bitmap, for the next resync."""
+    """The application writes `nbytes` to the Primary: replicated while connected to a peer with
+    a disk, else marked out of sync in the bitmap of the side that holds the data, for the next
+    resync. A Diskless Primary writes to its UpToDate peer only; without one it has no data at
+    all and the write fails as the device does (EIO)."""
     side = Side(node, res)
-    res.written += nbytes
-    if connected_peer(world, side) is None:
+    peer = connected_peer(world, side)
+    if not res.attached:
+        if peer is None or disk_state(peer) is not DiskState.UP_TO_DATE:
+            raise OSError(errno.EIO, "Input/output error", res.device)
+        peer.md.dirty = min(peer.res.size, peer.md.dirty + nbytes)
+    elif peer is None or not peer.res.attached:
         side.md.dirty = min(res.size, side.md.dirty + nbytes)
+    res.written += nbytes
 
 
 def make_filesystem(world: World, node: Node, res: DrbdResource, fstype: str) -> None:
@@ -360,7 +393,7 @@ def make_filesystem(world: World, node: Node, res: DrbdResource, fstype: str) ->
 def power_off(world: World, node: Node) -> None:
     """The node is gone at once: no graceful disconnect, the peer just loses it."""
     for res in list(node.drbd.resources):
-        _interrupt(world, res.name)
+        interrupt(world, res.name)
     node.drbd.resources.clear()
     node.drbd.loaded = False
     settle(world)

@@ -1,13 +1,15 @@
-"""What DRBD prints: `drbdsetup status --json`, /proc/drbd (9 and 8.4), `drbdadm role|dstate|dump-md`.
+"""What DRBD prints: `drbdsetup status [--json]`, /proc/drbd (9 and 8.4), `drbdadm role|dstate|dump-md`.
 
 The JSON is laid out as drbd-utils 9's `status_cmd` prints it (drbdsetup.c: resource_status_json,
 device_status_json, connection_status_json, peer_device_status_json), sizes and counters in KiB,
-the resync details only while a resync runs. /proc/drbd of DRBD 9 has the version lines only;
-of 8.4 it has a line pair per minor, with the progress lines of a resync.
+the resync details only while a resync runs; the text as its resource_status, device_status,
+connection_status and peer_device_status print it to a pipe (not a terminal, so a Diskless disk
+has its `client:`). /proc/drbd of DRBD 9 has the version lines only; of 8.4 it has a line pair
+per minor, with the progress lines of a resync.
 """
 
 from reconciler.lab.sim.drbd import Side as DrbdSide
-from reconciler.lab.sim.drbd import World, peer_view, replication, sync_of
+from reconciler.lab.sim.drbd import World, disk_state, peer_view, replication, sync_of
 from reconciler.lab.sim.model import KIB, DrbdMetadata, Node
 from reconciler.observe.drbd.states import ConnectionState, DiskState, ReplicationState
 
@@ -22,7 +24,7 @@ def _device_json(side: DrbdSide) -> str:
         "    {\n"
         f'      "volume": {res.volume},\n'
         f'      "minor": {res.minor},\n'
-        f'      "disk-state": "{side.md.disk.value}",\n'
+        f'      "disk-state": "{disk_state(side).value}",\n'
         '      "client": false,\n'
         '      "quorum": true,\n'
         f'      "size": {res.size // KIB},\n'
@@ -136,6 +138,45 @@ def status_json(world: World, node: Node) -> str:
     return "".join(out)
 
 
+# --- drbdsetup status (text) ---------------------------------------------------------------
+
+
+def _peer_device_text(world: World, side: DrbdSide) -> str:
+    """The peer device line of a Connected peer: replication beyond Established only, the
+    resync's progress while one runs (single volume 0: no `volume:`)."""
+    repl = replication(world, side)
+    _, peer_disk = peer_view(world, side)
+    words = (
+        [] if repl in (ReplicationState.OFF, ReplicationState.ESTABLISHED) else [f"replication:{repl.value}"]
+    )
+    words.append(f"peer-disk:{peer_disk.value}")
+    if peer_disk is DiskState.DISKLESS:
+        words.append("peer-client:no")  # detached, not a diskless client by configuration
+    sync = sync_of(world, side.res.name)
+    if sync is not None and sync.total > 0 and repl is not ReplicationState.ESTABLISHED:
+        words.append(f"done:{100.0 * (sync.total - sync.left) / sync.total:.2f}")
+    return "    " + " ".join(words) + "\n"
+
+
+def status_text(world: World, node: Node) -> str:
+    """`drbdsetup status` (all resources, sorted by name, a blank line after each)."""
+    if not node.drbd.resources:
+        return "# No currently configured DRBD found.\n"
+    out = []
+    for res in sorted(node.drbd.resources, key=lambda r: r.name):
+        side = DrbdSide(node, res)
+        disk = disk_state(side)
+        client = " client:no" if disk is DiskState.DISKLESS else ""
+        out.append(f"{res.name} role:{res.role.value}\n  disk:{disk.value}{client}\n")
+        if res.connection is ConnectionState.CONNECTED:
+            peer_role, _ = peer_view(world, side)
+            out.append(f"  {res.peer_name} role:{peer_role.value}\n{_peer_device_text(world, side)}")
+        else:
+            out.append(f"  {res.peer_name} connection:{res.connection.value}\n")
+        out.append("\n")
+    return "".join(out)
+
+
 # --- /proc/drbd ----------------------------------------------------------------------------
 
 
@@ -189,7 +230,7 @@ def proc_drbd(world: World, node: Node) -> str:
             lines.append("\n")
         lines.append(
             f"{res.minor:2d}: cs:{_cs_84(world, side)} ro:{res.role.value}/{peer_role.value} "
-            f"ds:{side.md.disk.value}/{peer_disk.value} {protocol} r-----\n"
+            f"ds:{disk_state(side).value}/{peer_disk.value} {protocol} r-----\n"
             f"    ns:0 nr:0 dw:{res.written // KIB} dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:{oos}\n"
         )
         lines.append(_progress_84(world, side))
@@ -209,7 +250,7 @@ def role_text(world: World, side: DrbdSide) -> str:
 
 def dstate_text(world: World, side: DrbdSide) -> str:
     _, peer_disk = peer_view(world, side)
-    return f"{side.md.disk.value}/{peer_disk.value}\n"
+    return f"{disk_state(side).value}/{peer_disk.value}\n"
 
 
 def offline_dstate_text(md: DrbdMetadata, nine: bool) -> str:

@@ -20,6 +20,13 @@ DRBD_MAJOR = 147
 DM_MAJOR = 254
 
 
+def metadata_size(size: int) -> int:
+    """Internal meta data at the end of the backing device: bitmap (one bit per 4 KiB), 32 KiB
+    activity log, 4 KiB superblock, in 4 KiB units."""
+    bitmap = -(-size // (4 * KIB * 8))
+    return -(-bitmap // (4 * KIB)) * 4 * KIB + 36 * KIB
+
+
 class SimModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -105,6 +112,9 @@ class DrbdResource(SimModel):
     size: int = 0
     address: str | None = None  # this node's replication address, from the resource file
     written: int = 0
+    # False once the backing device is detached (Diskless): after an I/O error (`on-io-error
+    # detach`) or an `up` whose attach failed. The metadata on the device is left as it was.
+    attached: bool = True
 
     @property
     def device(self) -> str:
@@ -239,6 +249,9 @@ class Node(SimModel):
     xen: Xen = Field(default_factory=Xen)
     load: Load = Field(default_factory=Load)
     serial: int = 0  # for generated UUIDs, so that a saved state replays the same
+    # Block devices (disks, LVs) whose I/O fails: the hardware is broken, so it stays broken
+    # through a power cycle until `drbd_disk.repair_disk` (see there).
+    failed_devices: list[str] = Field(default_factory=list)
 
     def disk(self, path: str) -> Disk | None:
         return next((d for d in self.disks if d.path == path), None)

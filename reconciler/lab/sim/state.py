@@ -13,13 +13,14 @@ import ipaddress
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from reconciler.lab.sim import drbd
+from reconciler.lab.sim import drbd, drbd_disk
 from reconciler.lab.sim.model import DrbdResource, Interface, Node, SimModel, Sync
 from reconciler.observe.drbd.states import Role
 
@@ -68,6 +69,15 @@ class Crash(SimModel):
     seen: int = 0
 
 
+class Violation(SimModel):
+    """A moment when the safety invariant did not hold: a resource Primary on both nodes, or a
+    domain running on both (DESIGN.md, safety invariant 1)."""
+
+    clock: float
+    wall: float  # time.time(), to line it up with the agents' logs
+    what: str
+
+
 class Cluster(SimModel):
     nodes: list[Node]
     links: list[Link] = Field(default_factory=list)
@@ -79,6 +89,7 @@ class Cluster(SimModel):
     # Per resource, whether its replication path carries traffic, as the network lab measures it
     # over real connections (replication.py); None in the pure simulator, where the links decide.
     paths: dict[str, bool] | None = None
+    violations: list[Violation] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _two_nodes(self) -> "Cluster":
@@ -161,6 +172,35 @@ class Cluster(SimModel):
         if res is None or res.role is not Role.PRIMARY:
             raise ValueError(f"{resource} is not Primary on {node}: nothing can write to it")
         drbd.write(self, self.node(node), res, nbytes)
+
+    def fail_disk(self, node: str, resource: str) -> str:
+        """The backing device of `resource` (or the device path given) on `node` breaks; DRBD
+        detaches it (see `drbd_disk`). Returns the device."""
+        return drbd_disk.fail_disk(self, self.node(node), resource)
+
+    def repair_disk(self, node: str, resource: str) -> str:
+        """The device works again; `drbdadm attach` (or adjust) brings it back. Returns it."""
+        return drbd_disk.repair_disk(self, self.node(node), resource)
+
+    def audit(self) -> list[Violation]:
+        """Record (and return) what breaks invariant 1 now; every change goes through a
+        transaction, which audits after it, so no moment escapes."""
+        found = []
+        on = [n for n in self.nodes if n.powered]
+        for name in sorted({r.name for n in on for r in n.drbd.resources}):
+            holders = [
+                n.name for n in on if (r := n.drbd.resource(name)) is not None and r.role is Role.PRIMARY
+            ]
+            if len(holders) > 1:
+                found.append(f"DRBD resource {name} is Primary on {' and '.join(holders)}")
+        for name in sorted({d.name for n in on for d in n.xen.domains}):
+            runners = [n.name for n in on if n.xen.domain(name) is not None]
+            if len(runners) > 1:
+                found.append(f"domain {name} runs on {' and '.join(runners)}")
+        new = [Violation(clock=self.clock, wall=time.time(), what=w) for w in found]
+        known = {v.what for v in self.violations[-len(found) :]} if found else set()
+        self.violations.extend(v for v in new if v.what not in known)
+        return new
 
     def measure(self, paths: dict[str, bool] | None) -> None:
         """Take the replication paths measured now (see `paths`); connections follow them."""
@@ -264,4 +304,5 @@ def transaction(root: Path) -> Iterator[Cluster]:
     with locked(root):
         cluster = Cluster.load(root)
         yield cluster
+        cluster.audit()
         cluster.save(root)

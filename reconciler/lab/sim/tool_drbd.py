@@ -11,7 +11,7 @@ metadata, 20 when it cannot open the device, 255 when there is no metadata).
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reconciler.lab.sim import drbd
+from reconciler.lab.sim import drbd, drbd_disk
 from reconciler.lab.sim.drbd import Refused, Side
 from reconciler.lab.sim.drbd_report import (
     dstate_text,
@@ -19,9 +19,10 @@ from reconciler.lab.sim.drbd_report import (
     offline_dstate_text,
     role_text,
     status_json,
+    status_text,
 )
 from reconciler.lab.sim.drbdconf import ConfError, ResourceConf, find_resource
-from reconciler.lab.sim.model import KIB, DrbdMetadata, Node
+from reconciler.lab.sim.model import KIB, DrbdMetadata, Node, metadata_size
 from reconciler.lab.sim.result import failed, ok, unsupported
 from reconciler.lab.sim.state import Cluster
 from reconciler.observe.runner import CommandResult
@@ -35,6 +36,7 @@ _OPTIONS = {
     "up": (),
     "down": (),
     "adjust": (),
+    "attach": (),
     "primary": ("--force", "--overwrite-data-of-peer"),
     "secondary": (),
     "connect": ("--discard-my-data",),
@@ -62,6 +64,22 @@ class Call:
         if self.nine:
             return f"drbdsetup {sub} {self.conf.name}{extra}"
         return f"drbdsetup-84 {sub} {self.conf.minor}{extra}"
+
+    def attach_command(self) -> str:
+        attach = f"attach {self.conf.minor} {self.conf.disk} {self.conf.disk} internal"
+        return f"drbdsetup {attach}" if self.nine else f"drbdsetup-84 {attach}"
+
+    def attach_failed(self, refusal: Refused) -> CommandResult:
+        """drbdsetup names the minor in the attach's messages, in DRBD 9 too."""
+        return self.fail(refusal.exit_code, f"{self.conf.minor}: {refusal.message}\n", self.attach_command())
+
+    def no_device(self) -> CommandResult | None:
+        """drbdmeta apply-al, run before the attach, opens the backing device first."""
+        if self.node.block_size(self.conf.disk) is not None:
+            return None
+        return self.fail(
+            TOOL_ERROR, f"open({self.conf.disk}) failed: No such file or directory\n", self.meta("apply-al")
+        )
 
     def meta(self, sub: str) -> str:
         return f"drbdmeta {self.conf.minor} {'v09' if self.nine else 'v08'} {self.conf.disk} internal {sub}"
@@ -158,7 +176,7 @@ def _create_md(c: Call) -> CommandResult:
         question += "*** confirmation forced via --force option ***\n"
     # The data stays where it was: only DRBD's view of it (Inconsistent, no history) is new.
     c.node.drbd.metadata[c.conf.disk] = DrbdMetadata(fstype=old.fstype if old else None)
-    bitmap_kb = drbd.metadata_size(size) // KIB - 36
+    bitmap_kb = metadata_size(size) // KIB - 36
     return ok(
         c.argv,
         "initializing activity log\n"
@@ -174,20 +192,17 @@ def _up(c: Call) -> CommandResult:
         return problem
     if c.side() is not None or c.node.drbd.by_minor(c.conf.minor) is not None:
         return c.refused(Refused(drbd.MINOR_EXISTS), c.setup("new-minor", f" {c.conf.minor} 0"))
-    if c.node.block_size(c.conf.disk) is None:
-        return c.fail(
-            TOOL_ERROR, f"open({c.conf.disk}) failed: No such file or directory\n", c.meta("apply-al")
-        )
+    problem = c.no_device()
+    if problem is not None:
+        return problem
+    peer_name = c.cluster.peer(c.node).name
+    if drbd_disk.is_failed(c.node, c.conf.disk):
+        # The resource and its minor exist by then: drbdadm stops at the failed attach.
+        drbd.bring_up(c.cluster, c.node, c.conf, peer_name, attach_failed=True)
+        return c.attach_failed(Refused(drbd_disk.IO_ERROR_MD))
     if c.conf.disk not in c.node.drbd.metadata:
-        attach = f"attach {c.conf.minor} {c.conf.disk} {c.conf.disk} internal"
-        command = f"drbdsetup {attach}" if c.nine else f"drbdsetup-84 {attach}"
-        return c.fail(
-            10,
-            f"{c.conf.minor}: Failure: (119) No valid meta-data signature found.\n\n"
-            f"\t==> Use 'drbdadm create-md {c.conf.name}' to initialize meta-data area. <==\n\n",
-            command,
-        )
-    drbd.bring_up(c.cluster, c.node, c.conf, c.cluster.peer(c.node).name)
+        return c.attach_failed(Refused(drbd_disk.NO_METADATA))
+    drbd.bring_up(c.cluster, c.node, c.conf, peer_name)
     return ok(c.argv)
 
 
@@ -206,7 +221,30 @@ def _adjust(c: Call) -> CommandResult:
     side = c.side()
     if side is None:
         return _up(c)
-    drbd.adjust(c.cluster, c.node, side.res, c.conf)
+    problem = None if side.res.attached else c.no_device()
+    if problem is not None:
+        return problem
+    try:
+        drbd_disk.adjust(c.cluster, c.node, side.res, c.conf)
+    except Refused as refusal:
+        return c.attach_failed(refusal)
+    return ok(c.argv)
+
+
+def _attach(c: Call) -> CommandResult:
+    problem = c.module(c.attach_command())
+    if problem is not None:
+        return problem
+    side = c.side()
+    if side is None:
+        return c.attach_failed(Refused((10, "Failure: (127) Device minor not allocated")))
+    problem = None if side.res.attached else c.no_device()
+    if problem is not None:
+        return problem
+    try:
+        drbd_disk.attach(c.cluster, c.node, side.res)
+    except Refused as refusal:
+        return c.attach_failed(refusal)
     return ok(c.argv)
 
 
@@ -241,6 +279,7 @@ _COMMANDS: dict[str, Callable[[Call], CommandResult]] = {
     "up": _up,
     "down": _down,
     "adjust": _adjust,
+    "attach": _attach,
     "primary": _with_resource("primary", _promote),
     "secondary": _with_resource("secondary", lambda c, s: drbd.demote(c.node, s.res)),
     "connect": _with_resource(
@@ -274,12 +313,20 @@ def drbdadm(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float)
     return _COMMANDS[command](Call(cluster, node, argv, conf, options))
 
 
+_STATUS = (("status", "--json", "--statistics"), ("status", "--json"), ("status",))
+
+
 def drbdsetup(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
-    if argv[1:] not in (("status", "--json", "--statistics"), ("status", "--json")):
+    """`drbdsetup status [--json [--statistics]]` of all resources (DRBD 9's drbd-utils)."""
+    if argv[1:] not in _STATUS:
         return unsupported(argv, TOOL_ERROR)
     if not node.drbd.installed:
         return failed(argv, TOOL_ERROR, "Failed to modprobe drbd (No such file or directory)\n")
     node.drbd.loaded = True
     if not node.drbd.nine:
+        if argv[1:] == ("status",):
+            return unsupported(argv, TOOL_ERROR)  # drbd-utils 8.9's own layout: not simulated
         return failed(argv, TOOL_ERROR, "drbdsetup-84 status: unrecognized option '--json'\n")
+    if argv[1:] == ("status",):
+        return ok(argv, status_text(cluster, node))
     return ok(argv, status_json(cluster, node))

@@ -1,0 +1,21 @@
+"""The decision log: one JSON line per change, not per pass; the recent ones kept for explain."""
+
+import io
+import json
+from pathlib import Path
+
+from reconciler.agent.decisions import Decision, DecisionLog
+
+
+def test_only_changes_are_logged(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    log = DecisionLog(tmp_path / "decisions.jsonl", stream)
+    same = Decision(node="n1", app="xapache", what="run", why="stays on n1, where it runs")
+    assert log.changed(same)
+    assert not log.changed(same.model_copy())
+    assert log.changed(Decision(node="n1", app="xapache", what="stop", why="moved"))
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["what"] for line in lines] == ["run", "stop"]
+    assert (tmp_path / "decisions.jsonl").read_text() == stream.getvalue()
+    assert [d.what for d in log.recent("xapache")] == ["run", "stop"]
+    assert log.recent("other") == []
