@@ -6,7 +6,6 @@ exists). Before a stand-in answers, `import_lvm` replaces the simulated node's v
 and logical volumes with what `lvm fullreport` reports on the node, so the two never disagree.
 """
 
-
 from reconciler.lab.sim.model import LogicalVolume, Node, Segment, VolumeGroup
 from reconciler.observe.lvm_model import LvmFullReport
 
