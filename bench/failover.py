@@ -105,6 +105,9 @@ def main() -> list[tuple[str, str]]:
 
 
 if __name__ == "__main__":
+    import sys
+
+    sys.path.insert(0, str(REPO))
     from bench.table import print_table
 
     print_table("failover on the lab (default settings)", HEADER, main())

@@ -7,6 +7,7 @@ which journald keeps under systemd) and to `<state dir>/decisions.jsonl`; the la
 application stay in memory for `reconciler explain`.
 """
 
+import re
 import threading
 from collections import defaultdict, deque
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 KEEP = 30  # per application, for `explain`
 CLUSTER = "-"  # the key of decisions about no single application (peer, links, manifests)
+_NUMBER = re.compile(r"\d+(\.\d+)?")
 
 
 class Decision(BaseModel):
@@ -53,10 +55,12 @@ class DecisionLog:
         """Record `decision` if it differs from the last one on `topic` for its application;
         whether it did."""
         key = (decision.app or CLUSTER, topic)
+        # Numbers in a reason (seconds of silence, ages) change at every tick: not a new decision.
+        gist = (decision.what, _NUMBER.sub("#", decision.why))
         with self._lock:
-            if self._last.get(key) == (decision.what, decision.why):
+            if self._last.get(key) == gist:
                 return False
-            self._last[key] = (decision.what, decision.why)
+            self._last[key] = gist
         self.record(decision)
         return True
 

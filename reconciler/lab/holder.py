@@ -28,18 +28,27 @@ def _detach() -> None:
     os.chdir("/")
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print(USAGE, file=sys.stderr)
-        return 2
+def become_daemon() -> bool:
+    """Fork. The parent prints the child's PID and gets False (it is to exit: the command that
+    started it returns at once); the child detaches and gets True. The lab's other processes of
+    a node (replication.py) start the same way."""
     pid = os.fork()
     if pid:
         print(pid, flush=True)
-        return 0
+        return False
     _detach()
     # A terminal's hang-up or interrupt must not power a node off; only a kill does.
     for signum in (signal.SIGHUP, signal.SIGINT):
         signal.signal(signum, signal.SIG_IGN)
+    return True
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print(USAGE, file=sys.stderr)
+        return 2
+    if not become_daemon():
+        return 0
     while True:
         signal.pause()
 

@@ -20,13 +20,13 @@ import json
 import math
 import os
 import selectors
-import signal
 import socket
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconciler.lab.holder import become_daemon
 from reconciler.lab.sim.drbdconf import CONFIG_DIR, node_resources
 
 STATUS_FILE = "replication.json"
@@ -268,27 +268,13 @@ def measured_paths(lab_dir: Path, nodes: list[str]) -> dict[str, bool] | None:
     return {name: all(s.get(name, False) for s in seen) for name in sorted(names)}
 
 
-def _detach() -> None:
-    os.setsid()
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    os.close(null)
-    os.chdir("/")
-
-
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print(USAGE, file=sys.stderr)
         return 2
     lab_dir, node = Path(argv[0]), argv[1]
-    pid = os.fork()
-    if pid:
-        print(pid, flush=True)
+    if not become_daemon():
         return 0
-    _detach()
-    for signum in (signal.SIGHUP, signal.SIGINT):
-        signal.signal(signum, signal.SIG_IGN)
     replication = Replication(node=node, status_path=status_file(lab_dir, node))
     while True:
         replication.run_once()

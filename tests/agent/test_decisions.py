@@ -19,3 +19,10 @@ def test_only_changes_are_logged(tmp_path: Path) -> None:
     assert (tmp_path / "decisions.jsonl").read_text() == stream.getvalue()
     assert [d.what for d in log.recent("xapache")] == ["run", "stop"]
     assert log.recent("other") == []
+
+
+def test_a_reason_that_only_counts_on_is_not_a_new_decision(tmp_path: Path) -> None:
+    log = DecisionLog(None, io.StringIO())
+    assert log.changed(Decision(node="n2", app="a", what="run", why="n1 silent on every link for 1.1 s"))
+    assert not log.changed(Decision(node="n2", app="a", what="run", why="n1 silent on every link for 1.3 s"))
+    assert log.changed(Decision(node="n2", app="a", what="run", why="stays on n2, where it runs"))

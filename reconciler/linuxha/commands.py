@@ -1,0 +1,122 @@
+"""linuxha.net's commands, kept: `clstat`, `clstartapp`, `clhaltapp`, `clbuildapp`.
+
+Console scripts over the new commands, so that an operator's habits and scripts keep working:
+- `clstat` asks this node's agent for its status and prints it in clstat's own layout (the
+  seed's `clstat` output, shared/fixtures/linuxha/clstat-four-apps.txt), column for column;
+- `clstartapp -A APP` is `reconciler start APP`, `clhaltapp -A APP` is `reconciler stop APP`;
+- `clbuildapp -A APP [-sync]` is `reconciler apply` of the manifests on this node; with `-sync`
+  the initial sync that overwrites the peer is allowed (`--allow-destructive`), as clbuildapp's
+  -sync forced it. It converges every application of the manifests, not only APP: the reconciler
+  plans a node as a whole.
+"""
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.agent.control import ControlError, Request, call
+from reconciler.commands.applying import apply_command
+from reconciler.commands.common import EXIT_ERROR
+
+NOT_AVAILABLE = "N/A"
+
+
+def _ask(command: str, app: str | None = None) -> dict[str, Any]:
+    try:
+        response = call(Request(command=command, app=app))
+    except ControlError as err:
+        click.echo(f"Error: {err}", err=True)
+        sys.exit(EXIT_ERROR)
+    if not response.ok:
+        click.echo(f"Error: {response.error}", err=True)
+        sys.exit(EXIT_ERROR)
+    return response.data
+
+
+def _uptime(since: str, now: datetime) -> str:
+    seconds = max(0, int((now - datetime.fromisoformat(since)).total_seconds()))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _app_row(name: str, app: dict[str, Any], now: datetime) -> str:
+    failover = "Yes" if app["failover_allowed"] else "No"
+    na = NOT_AVAILABLE
+    # clstat's columns as the seed's output shows them (a row of DOWN has the N/A columns one
+    # space narrower than the values of a started row).
+    if app["node"] is None:
+        return f"  {name:<13}{na:<11}{'DOWN':<8}{na:<9}{na:<9}{na:<9}{failover}"
+    monitor = "Paused" if app["monitors"]["paused"] else "Running"
+    stale = len(app["monitors"]["failing"])
+    started = _uptime(app["since"], now)
+    return f"  {name:<13}{app['node']:<11}{'STARTED':<8}{started:<9}{monitor:<11}{stale:<7}{failover}"
+
+
+def render_clstat(status: dict[str, Any], now: datetime) -> str:
+    """`clstat`'s layout, from `reconciler status --json`."""
+    up = any(node["up"] for node in status["nodes"].values())
+    lines = [f"Cluster: {status['cluster']} - {'UP' if up else 'DOWN'}", "", "      Node      Status"]
+    for name in sorted(status["nodes"]):
+        lines.append(f"{name:<15}{'UP' if status['nodes'][name]['up'] else 'DOWN'}")
+    lines += ["", "Application    Node      State   Started  Monitor  Stale  Fail-over?"]
+    lines += [_app_row(name, app, now) for name, app in sorted(status["applications"].items())]
+    return "\n".join(lines)
+
+
+@click.command("clstat")
+def clstat() -> None:
+    """The cluster, its nodes and applications, in linuxha.net's clstat layout."""
+    click.echo(render_clstat(_ask("status"), datetime.now(UTC)))
+
+
+app_option = click.option("-A", "app", required=True, metavar="APP", help="The application.")
+
+
+@click.command("clstartapp")
+@app_option
+def clstartapp(app: str) -> None:
+    """Start APP where the manifests place it (`reconciler start APP`)."""
+    click.echo(_ask("start", app)["message"])
+
+
+@click.command("clhaltapp")
+@app_option
+def clhaltapp(app: str) -> None:
+    """Stop APP on both nodes (`reconciler stop APP`); `clstartapp` starts it again."""
+    click.echo(_ask("stop", app)["message"])
+
+
+@click.command("clbuildapp")
+@app_option
+@click.option("-sync", "sync", is_flag=True, help="Allow the initial sync that overwrites the peer's data.")
+@click.option(
+    "--manifests",
+    type=click.Path(path_type=Path, exists=True),
+    default=None,
+    help="Default: $RECONCILER_MANIFESTS or /etc/reconciler/manifests.",
+)
+def clbuildapp(app: str, sync: bool, manifests: Path | None) -> None:
+    """Build APP's storage on this node (`reconciler apply`); -sync allows the initial sync."""
+    args = [str(manifests)] if manifests is not None else []
+    if sync:
+        args.append("--allow-destructive")
+    click.echo(f"clbuildapp -A {app}: reconciler apply {' '.join(args)}".rstrip())
+    apply_command.main(args=args, prog_name="reconciler apply")
+
+
+def main_clstat() -> None:
+    clstat(prog_name="clstat")
+
+
+def main_clstartapp() -> None:
+    clstartapp(prog_name="clstartapp")
+
+
+def main_clhaltapp() -> None:
+    clhaltapp(prog_name="clhaltapp")
+
+
+def main_clbuildapp() -> None:
+    clbuildapp(prog_name="clbuildapp")
