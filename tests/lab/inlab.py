@@ -4,6 +4,7 @@ with a check that it left nothing behind (namespaces, host links, loop devices, 
 holders, the guests, the stand-in server), directories, host mount points)."""
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -45,6 +46,19 @@ def apply_in(root: Path, lab_id: str, node: str, manifests: Path) -> "subprocess
     """One `reconciler apply` inside `node`, a real process there."""
     argv = (sys.executable, "-m", "reconciler", "apply", str(manifests), "--allow-destructive")
     return in_node(root, lab_id, node, *argv)
+
+
+def edited_manifests(directory: Path, edits: list[tuple[str, str, str]]) -> Path:
+    """The seed's manifests copied into `directory`, each (file, old, new) applied once; an
+    `old` that is not there fails the test (the seed changed under it)."""
+    copied = directory / "manifests"
+    shutil.copytree(REPO / "manifests", copied)
+    for name, old, new in edits:
+        path = copied / name
+        text = path.read_text()
+        assert old in text, f"{name} no longer holds {old!r}"
+        path.write_text(text.replace(old, new, 1))
+    return copied
 
 
 def journal(lab: Lab, node: str) -> list[dict[str, object]]:

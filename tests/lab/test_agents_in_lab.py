@@ -12,7 +12,6 @@ import base64
 import json
 import os
 import secrets
-import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -25,8 +24,7 @@ from reconciler.lab import agents, failover, invariants
 from reconciler.lab import lab as labs
 from reconciler.lab import node as nodes
 from reconciler.lab.inventory import Lab
-from tests.conftest import REPO
-from tests.lab.inlab import in_node, lab_up
+from tests.lab.inlab import edited_manifests, in_node, lab_up
 
 N1, N2 = "centos5s1", "centos5s2"
 RECONCILER = (sys.executable, "-m", "reconciler")
@@ -51,14 +49,8 @@ def _need_root() -> None:
 
 @pytest.fixture(scope="module")
 def manifests(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    copied = tmp_path_factory.mktemp("agents") / "manifests"
-    shutil.copytree(REPO / "manifests", copied)
-    app = copied / "xapache.yaml"
-    text = app.read_text()
     anchor = "  monitors:\n"
-    assert anchor in text
-    app.write_text(text.replace(anchor, anchor + MONITOR))
-    return copied
+    return edited_manifests(tmp_path_factory.mktemp("agents"), [("xapache.yaml", anchor, anchor + MONITOR)])
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ hanging `xm create` is cut quickly. Needs root (CI runs as root); never skipped.
 
 import os
 import secrets
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,8 +16,7 @@ import pytest
 
 from reconciler.lab import node as nodes
 from reconciler.lab.inventory import Lab
-from tests.conftest import REPO
-from tests.lab.inlab import RUNNER, apply_in, cli, in_node, journal, lab_up
+from tests.lab.inlab import RUNNER, apply_in, cli, edited_manifests, in_node, journal, lab_up
 
 N1 = "centos5s1"
 RESOURCE = "xapache-lv01"
@@ -33,13 +31,7 @@ def _need_root() -> None:
 
 @pytest.fixture
 def manifests(tmp_path: Path) -> Path:
-    copied = tmp_path / "manifests"
-    shutil.copytree(REPO / "manifests", copied)
-    app = copied / "xapache.yaml"
-    text = app.read_text()
-    assert SEED_START in text
-    app.write_text(text.replace(SEED_START, "    timeout: 3s\n"))
-    return copied
+    return edited_manifests(tmp_path, [("xapache.yaml", SEED_START, "    timeout: 3s\n")])
 
 
 def _ok(result: "subprocess.CompletedProcess[str]") -> str:

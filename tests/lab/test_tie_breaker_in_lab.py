@@ -13,7 +13,6 @@ a node that reaches the tie-breaker takes over once the lease has run out. Needs
 import json
 import os
 import secrets
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,10 +23,10 @@ from reconciler.lab import agents, failover, invariants
 from reconciler.lab import lab as labs
 from reconciler.lab.errors import LabError
 from reconciler.lab.inventory import Lab
-from tests.conftest import REPO
-from tests.lab.inlab import lab_up
+from tests.lab.inlab import edited_manifests, lab_up
 
 N1, N2 = "centos5s1", "centos5s2"
+TIE_BREAKER = "    tieBreaker:\n      type: ping\n      address: 10.99.0.32\n"
 DOMAIN = "apache"
 QUORUM = """    - name: quorum
       subnet: 10.99.0.0/24
@@ -45,29 +44,21 @@ def _need_root() -> None:
 
 @pytest.fixture(scope="module")
 def manifests(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    copied = tmp_path_factory.mktemp("tiebreaker") / "manifests"
-    shutil.copytree(REPO / "manifests", copied)
-    cluster = copied / "cluster.yaml"
-    text = cluster.read_text()
-    for old, new in (
+    edits = [
         (
+            "cluster.yaml",
             "        private: 192.168.100.32\n",
             "        private: 192.168.100.32\n        quorum: 10.99.0.32\n",
         ),
         (
+            "cluster.yaml",
             "        private: 192.168.100.33\n",
             "        private: 192.168.100.33\n        quorum: 10.99.0.33\n",
         ),
-        ("  arbitration:\n", QUORUM + "  arbitration:\n"),
-        (
-            "    deadTime: 1s\n",
-            "    deadTime: 1s\n    tieBreaker:\n      type: ping\n      address: 10.99.0.32\n",
-        ),
-    ):
-        assert old in text, old
-        text = text.replace(old, new)
-    cluster.write_text(text)
-    return copied
+        ("cluster.yaml", "  arbitration:\n", QUORUM + "  arbitration:\n"),
+        ("cluster.yaml", "    deadTime: 1s\n", "    deadTime: 1s\n" + TIE_BREAKER),
+    ]
+    return edited_manifests(tmp_path_factory.mktemp("tiebreaker"), edits)
 
 
 @pytest.fixture(scope="module")
