@@ -33,7 +33,7 @@ from reconciler.agent.decisions import Decision as Logged
 from reconciler.agent.decisions import DecisionLog
 from reconciler.agent.monitoring import Monitors
 from reconciler.agent.operator import OperatorCommands
-from reconciler.agent.overrides import Overrides, OverrideStore
+from reconciler.agent.overrides import FailedStore, Overrides, OverrideStore
 from reconciler.agent.peer import PeerLink
 from reconciler.arbiter.keyfile import load_key
 from reconciler.arbiter.lease import LeaseStore
@@ -85,7 +85,8 @@ class Agent:
         )
         self.overrides_store = OverrideStore(self.state_dir)
         self.overrides = self.overrides_store.load()
-        self.failed: set[str] = set()  # applications a monitor failed over away from this node
+        self.failed_store = FailedStore(self.state_dir)
+        self.failed = self.failed_store.load()  # applications a monitor failed over away from here
         self.restarting: set[str] = set()
         self.snapshot: converge.Snapshot | None = None
         self.placement: dict[str, str] = {}
@@ -302,6 +303,7 @@ class Agent:
                 self.restarting.add(app)
             elif verdict.kind is VerdictKind.FAILOVER:
                 self.failed.add(app)
+                self.failed_store.save(self.failed)
             elif verdict.kind is VerdictKind.STOP:
                 self.operator.set_override(app, stopped=True)
         self._arbiter_wake.set()

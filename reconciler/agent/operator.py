@@ -67,6 +67,7 @@ class OperatorCommands:
             return Response(ok=False, error="start needs APP")
         with self.agent.lock:
             self.agent.failed.discard(request.app)
+            self.agent.failed_store.save(self.agent.failed)
         self.agent.monitors.reset(request.app)
         self.set_override(request.app, stopped=False, desired_node=None)
         return Response(ok=True, data={"message": f"{request.app} is to run where the manifests place it"})

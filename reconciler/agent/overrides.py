@@ -19,6 +19,7 @@ from reconciler.manifest import ManifestSet
 from reconciler.render.files import write_atomically
 
 FILE = "overrides.json"
+FAILED_FILE = "failed.json"
 
 
 class OverrideError(Exception):
@@ -91,6 +92,29 @@ def override_drift(manifests: ManifestSet, overrides: Overrides) -> list[Drift]:
             )
         )
     return out
+
+
+class FailedStore:
+    """The applications a monitor failed over away from this node, kept until `start` clears
+    them: a restarted agent must not take back what its monitor gave away."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / FAILED_FILE
+
+    def load(self) -> set[str]:
+        try:
+            data = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return set()
+        except (OSError, ValueError) as err:
+            raise OverrideError(f"{self.path}: {err}") from err
+        if not isinstance(data, list) or not all(isinstance(a, str) for a in data):
+            raise OverrideError(f"{self.path}: not a list of application names")
+        return set(data)
+
+    def save(self, failed: set[str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.path, json.dumps(sorted(failed)) + "\n", mode=0o600, keep_previous=False)
 
 
 class OverrideStore:

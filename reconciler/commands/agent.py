@@ -17,7 +17,9 @@ import click
 
 from reconciler.agent.control import ControlError, Request, Response, call
 from reconciler.agent.loop import Agent, AgentConfig
+from reconciler.agent.overrides import OverrideError
 from reconciler.arbiter.keyfile import KeyFileError
+from reconciler.arbiter.lease import LeaseError
 from reconciler.arbiter.links import LinkError
 from reconciler.commands.common import EXIT_ERROR, resolve_paths
 from reconciler.manifest import ManifestError
@@ -67,7 +69,7 @@ def agent_command(
     except ManifestError as err:
         click.echo(err.render_text(), err=True)
         sys.exit(EXIT_ERROR)
-    except (KeyFileError, LinkError, ControlError, OSError) as err:
+    except (KeyFileError, LinkError, ControlError, OverrideError, LeaseError, OSError) as err:
         click.echo(f"agent: {err}", err=True)
         sys.exit(EXIT_ERROR)
     sys.exit(agent.run())

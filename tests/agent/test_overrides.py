@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.agent.overrides import OverrideError, Overrides, OverrideStore, command
+from reconciler.agent.overrides import FailedStore, OverrideError, Overrides, OverrideStore, command
 from reconciler.arbiter.placement import Override
 
 
@@ -39,4 +39,14 @@ def test_the_store_round_trips_and_refuses_a_damaged_file(tmp_path: Path) -> Non
     assert (tmp_path / "overrides.json").stat().st_mode & 0o077 == 0
     (tmp_path / "overrides.json").write_text("{not json")
     with pytest.raises(OverrideError, match=r"overrides\.json"):
+        store.load()
+
+
+def test_failed_applications_survive_a_restart_and_a_damaged_file_is_an_error(tmp_path: Path) -> None:
+    store = FailedStore(tmp_path)
+    assert store.load() == set()
+    store.save({"xapache", "mysql"})
+    assert FailedStore(tmp_path).load() == {"xapache", "mysql"}
+    (tmp_path / "failed.json").write_text('{"xapache": true}')
+    with pytest.raises(OverrideError, match="not a list"):
         store.load()
