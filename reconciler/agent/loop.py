@@ -90,7 +90,6 @@ class Agent:
         self.restarting: set[str] = set()
         self.snapshot: converge.Snapshot | None = None
         self.placement: dict[str, str] = {}
-        self.last_pass: dict[str, object] = {}
         self._arbiter_wake = threading.Event()
         self._converge_wake = threading.Event()
         self._stopping = threading.Event()

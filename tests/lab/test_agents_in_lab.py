@@ -109,10 +109,6 @@ def _status(lab: Lab, root: Path, node: str) -> dict[str, object]:
     return data
 
 
-def _root(lab: Lab) -> Path:
-    return lab.root
-
-
 def test_power_off_fails_over_to_the_survivor(lab: Lab) -> None:
     assert failover.owner(lab, DOMAIN) == N1
     result = failover.failover(lab, DOMAIN)
@@ -127,7 +123,7 @@ def _manifests(lab: Lab) -> Path:
 
 
 def test_operators_move_and_clear(lab: Lab) -> None:
-    root = _root(lab)
+    root = lab.root
     moved = in_node(root, lab.id, N2, *RECONCILER, "move", APP, "--to", N1)
     assert moved.returncode == 0, moved.stderr
     failover.wait_for(f"{DOMAIN} moved to {N1}", lambda: failover.owner(lab, DOMAIN) == N1, 60)
@@ -204,7 +200,7 @@ def _capture(lab: Lab, root: Path) -> bytes:
 
 
 def test_forged_and_replayed_heartbeats_are_rejected(lab: Lab) -> None:
-    root = _root(lab)
+    root = lab.root
     key = (nodes.private_dir(lab, N1, "/etc/reconciler") / "heartbeat.key").read_text().strip().encode()
     datagrams = [
         b"not a heartbeat" * 4,  # garbage
@@ -243,7 +239,7 @@ def test_a_failing_monitor_restarts_then_fails_over(lab: Lab) -> None:
     _healthy(lab, N1, True)
     time.sleep(3)
     assert failover.owner(lab, DOMAIN) == N2  # the flapping ended on the other node, not in a loop
-    cleared = in_node(_root(lab), lab.id, N1, *RECONCILER, "start", APP)
+    cleared = in_node(lab.root, lab.id, N1, *RECONCILER, "start", APP)
     assert cleared.returncode == 0, cleared.stderr
 
 
