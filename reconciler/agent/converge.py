@@ -44,6 +44,7 @@ class AppFacts:
 @dataclass(frozen=True)
 class Snapshot:
     observed: Observed
+    probed: Probed  # the same whatever the placement: the generated files and the status commands
     apps: dict[str, AppFacts]
 
 
@@ -56,7 +57,7 @@ def observe(runner: Runner, manifests: ManifestSet, node: str, peer: str) -> Sna
     observed = observe_node(runner, HostFiles.from_env())
     standby = {a.name: peer for a in manifests.applications}
     probed = probe_apps(runner, manifests, node, standby)
-    return Snapshot(observed=observed, apps=facts(manifests, observed, probed, node, peer))
+    return Snapshot(observed=observed, probed=probed, apps=facts(manifests, observed, probed, node, peer))
 
 
 def facts(
@@ -89,18 +90,16 @@ def _disk(observed: Observed, resources: list[str]) -> str | None:
 
 def plan_pass(
     manifests: ManifestSet,
-    runner: Runner,
-    observed: Observed,
+    snapshot: Snapshot,
     node: str,
     active: dict[str, str],
     revision: Revision,
 ) -> Round:
-    probed = probe_apps(runner, manifests, node, active)
     return compute_round(
         manifests,
         revision=revision,
-        observed=observed,
-        probed=probed,
+        observed=snapshot.observed,
+        probed=snapshot.probed,
         node=node,
         active=active,
         options=Options(allow_destructive=False),

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-import psutil
 import watchfiles
 
 from reconciler.agent import converge
@@ -46,6 +45,7 @@ from reconciler.monitor.judge import CheckResult
 from reconciler.monitor.policy import Verdict as MonitorVerdict
 from reconciler.monitor.policy import VerdictKind
 from reconciler.monitor.store import MonitorStore
+from reconciler.observe.host import read_host
 from reconciler.observe.runner import SubprocessRunner
 from reconciler.revision import manifest_revision
 
@@ -157,7 +157,7 @@ class Agent:
             if snapshot is None:
                 return
             self.overrides = self._merged_overrides()
-            load = psutil.getloadavg()[0] / (psutil.cpu_count() or 1)
+            load = read_host().load_per_cpu
             local = self.arbitration.local_view(
                 self.manifests, snapshot.apps, self.overrides, self.failed, load
             )
@@ -216,7 +216,7 @@ class Agent:
         if not held:
             return
         revision = manifest_revision(self.runner, manifests.files, self.config.manifests[0])
-        result = converge.plan_pass(subset, self.runner, snapshot.observed, self.node, placement, revision)
+        result = converge.plan_pass(subset, snapshot, self.node, placement, revision)
         report = converge.run_plan(
             result.plan, self.runner, Journal(self.state_dir / JOURNAL), self.config.wait_cap
         )

@@ -9,11 +9,10 @@ led to it: the operator has looked at it.
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import psutil
-
 from reconciler.agent.control import Request, Response
 from reconciler.agent.decisions import Decision as Logged
 from reconciler.agent.overrides import command
+from reconciler.observe.host import read_host
 
 if TYPE_CHECKING:
     from reconciler.agent.loop import Agent
@@ -101,7 +100,7 @@ class OperatorCommands:
                 "nodes": {
                     agent.node: {
                         "up": True,
-                        "load": round(psutil.getloadavg()[0] / (psutil.cpu_count() or 1), 3),
+                        "load": round(read_host().load_per_cpu, 3),
                     },
                     agent.peer: {
                         "up": peer.silence < agent.arbitration.settings.dead_time,

@@ -22,6 +22,7 @@ from reconciler.arbiter.heartbeat import AppView, Heartbeat
 from reconciler.arbiter.links import HeartbeatLinks
 from reconciler.arbiter.placement import Override
 from reconciler.arbiter.views import PeerApp, PeerView
+from reconciler.observe.host import read_host
 
 SENT_KEPT = 512  # send times remembered: many dead times' worth of heartbeats
 
@@ -103,7 +104,7 @@ class PeerLink:
             self._watch_silence()
 
     def _sample_load(self) -> None:
-        load = psutil.getloadavg()[0] / (psutil.cpu_count() or 1)
+        load = read_host().load_per_cpu
         cpu = psutil.cpu_percent(interval=None)
         with self._lock:
             self._load, self._cpu = load, cpu

@@ -33,7 +33,8 @@ socket_option = click.option(
 )
 
 
-def _ask(request: Request, socket_path: Path | None) -> Response:
+def ask(request: Request, socket_path: Path | None = None) -> Response:
+    """The agent's answer; a clear message and exit 1 when it cannot be reached or refuses."""
     try:
         response = call(request, socket_path)
     except ControlError as err:
@@ -126,7 +127,7 @@ def _override(override: dict[str, Any]) -> str:
 def status_command(socket_path: Path | None, as_json: bool, watch: bool) -> None:
     """The cluster, its nodes and applications, as this node's agent has them (clstat)."""
     while True:
-        data = _ask(Request(command="status"), socket_path).data
+        data = ask(Request(command="status"), socket_path).data
         text = json.dumps(data, indent=2) if as_json else render_status(data)
         if watch:
             click.clear()
@@ -142,7 +143,7 @@ def status_command(socket_path: Path | None, as_json: bool, watch: bool) -> None
 @socket_option
 def move_command(app: str, node: str, socket_path: Path | None) -> None:
     """Run APP on NODE (until `start APP` returns it to the manifests' placement)."""
-    click.echo(_ask(Request(command="move", app=app, node=node), socket_path).data["message"])
+    click.echo(ask(Request(command="move", app=app, node=node), socket_path).data["message"])
 
 
 @click.command("stop")
@@ -150,7 +151,7 @@ def move_command(app: str, node: str, socket_path: Path | None) -> None:
 @socket_option
 def stop_command(app: str, socket_path: Path | None) -> None:
     """Stop APP on both nodes (until `start APP`)."""
-    click.echo(_ask(Request(command="stop", app=app), socket_path).data["message"])
+    click.echo(ask(Request(command="stop", app=app), socket_path).data["message"])
 
 
 @click.command("start")
@@ -158,7 +159,7 @@ def stop_command(app: str, socket_path: Path | None) -> None:
 @socket_option
 def start_command(app: str, socket_path: Path | None) -> None:
     """Clear APP's stop, move and failed state: it runs where the manifests place it."""
-    click.echo(_ask(Request(command="start", app=app), socket_path).data["message"])
+    click.echo(ask(Request(command="start", app=app), socket_path).data["message"])
 
 
 @click.command("maintenance")
@@ -167,7 +168,7 @@ def start_command(app: str, socket_path: Path | None) -> None:
 @socket_option
 def maintenance_command(state: str, app: str | None, socket_path: Path | None) -> None:
     """Maintenance on: the agents leave APP (default: every application) alone until off."""
-    click.echo(_ask(Request(command="maintenance", app=app, on=state == "on"), socket_path).data["message"])
+    click.echo(ask(Request(command="maintenance", app=app, on=state == "on"), socket_path).data["message"])
 
 
 @click.command("explain")
@@ -176,7 +177,7 @@ def maintenance_command(state: str, app: str | None, socket_path: Path | None) -
 @click.option("--json", "as_json", is_flag=True)
 def explain_command(app: str, socket_path: Path | None, as_json: bool) -> None:
     """Why APP runs where it runs, why it is or is not failing over; the last decisions."""
-    data = _ask(Request(command="explain", app=app), socket_path).data
+    data = ask(Request(command="explain", app=app), socket_path).data
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return

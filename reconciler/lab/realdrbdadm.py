@@ -12,7 +12,8 @@ drbdadm-84 or 9's): without a module, drbdadm could not tell.
 
 import shutil
 
-HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+from reconciler.lab.node import HOST_PATH
+
 CONF = 'global {\n    usage-count no;\n}\ninclude "/etc/drbd.d/*.res";\n'
 
 

@@ -10,30 +10,21 @@ Console scripts over the new commands, so that an operator's habits and scripts 
   plans a node as a whole.
 """
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from reconciler.agent.control import ControlError, Request, call
+from reconciler.agent.control import Request
+from reconciler.commands.agent import ask
 from reconciler.commands.applying import apply_command
-from reconciler.commands.common import EXIT_ERROR
 
 NOT_AVAILABLE = "N/A"
 
 
 def _ask(command: str, app: str | None = None) -> dict[str, Any]:
-    try:
-        response = call(Request(command=command, app=app))
-    except ControlError as err:
-        click.echo(f"Error: {err}", err=True)
-        sys.exit(EXIT_ERROR)
-    if not response.ok:
-        click.echo(f"Error: {response.error}", err=True)
-        sys.exit(EXIT_ERROR)
-    return response.data
+    return ask(Request(command=command, app=app)).data
 
 
 def _uptime(since: str, now: datetime) -> str:
