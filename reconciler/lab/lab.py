@@ -20,7 +20,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from reconciler.lab import disks, simsetup, standin_server
+from reconciler.lab import disks, replication, simsetup, standin_server
 from reconciler.lab import node as nodes
 from reconciler.lab.errors import CommandFailed, LabError
 from reconciler.lab.inventory import (
@@ -280,11 +280,17 @@ def _remove_host_link(runner: Runner, name: str, removed: list[str]) -> None:
 def _kill_all(
     runner: Runner, lab_id: str, namespaces: list[str], inventory: Inventory | None, removed: list[str]
 ) -> None:
-    """Every process of the lab: those in its namespaces, and its holders wherever they are."""
+    """Every process of the lab: those in its namespaces, and its holders and replication
+    processes wherever they are."""
     for namespace in namespaces:
         killed = nodes.kill_namespace(runner, namespace)
         if killed:
             removed.append(f"processes {' '.join(map(str, killed))} in {namespace}")
+    for pid in replication.find_processes(lab_id):
+        nodes.kill_if(pid, lambda p: replication.is_replication(p, lab_id))
+        if not nodes.wait_until(partial(replication.gone, pid, lab_id)):
+            raise LabError(f"the replication process {pid} survives SIGKILL")
+        removed.append(f"replication process {pid}")
     holders = dict(nodes.find_holders(lab_id))
     if inventory is not None:
         holders.update({r.holder_pid: r.name for r in inventory.nodes if r.holder_pid is not None})

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from reconciler.lab import disks
+from reconciler.lab import disks, replication
 from reconciler.lab.errors import CommandFailed, LabError
 from reconciler.lab.inventory import Lab, NodeRecord
 from reconciler.lab.network import ip, set_link, settle_links
@@ -89,7 +89,7 @@ def holder_alive(pid: int | None, lab_id: str, node: str) -> bool:
     return pid is not None and _process_state(pid) not in (None, "Z") and is_holder(pid, lab_id, node)
 
 
-def _kill_if(pid: int, still_ours: Callable[[int], bool]) -> None:
+def kill_if(pid: int, still_ours: Callable[[int], bool]) -> None:
     """SIGKILL `pid` if `still_ours(pid)`, without the race of a PID reused in between: the pidfd
     pins the process, so the check and the signal are about the same one."""
     try:
@@ -106,7 +106,7 @@ def _kill_if(pid: int, still_ours: Callable[[int], bool]) -> None:
 
 
 def kill_holder(pid: int, lab_id: str, node: str) -> None:
-    _kill_if(pid, lambda p: is_holder(p, lab_id, node))
+    kill_if(pid, lambda p: is_holder(p, lab_id, node))
 
 
 def find_holders(lab_id: str) -> list[tuple[int, str]]:
@@ -147,10 +147,20 @@ def kill_namespace(runner: Runner, namespace: str) -> list[int]:
         if time.monotonic() > deadline:
             raise LabError(f"processes {pids} in namespace {namespace} survive SIGKILL")
         for pid in pids:
-            _kill_if(pid, inside)
+            kill_if(pid, inside)
         killed.update(pids)
         time.sleep(_POLL)
     return sorted(killed)
+
+
+def wait_until(done: Callable[[], bool], timeout: float = KILL_WAIT) -> bool:
+    """Poll `done` until it holds or `timeout` passes; whether it held."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(_POLL)
+    return True
 
 
 def wait_gone(pid: int, lab_id: str, node: str) -> None:
@@ -221,8 +231,11 @@ def kill(lab: Lab, node: str) -> None:
     # Recorded first: a crash half-way leaves a node marked off, which `start` brings back whole.
     record.running = False
     lab.save()
-    _power_off(lab, record)
+    # The simulated half first: a power cut is instantaneous. Were the processes killed first,
+    # the peer could see the replication path break while this node still counts as on, and
+    # a Primary that loses its peer while on starts a new data generation: a false split brain.
     sim_power(lab.dir, node, on=False)
+    _power_off(lab, record)
     _set_node_links(lab, node, up=False)
 
 
@@ -297,7 +310,7 @@ def _furnish(lab: Lab, node: str, pid: int) -> None:
         _checked(lab.runner, [*nsenter, "--mount", "--", *script])
     if has_sim(lab.dir):
         # DRBD's connections between the nodes, for real: a process of the node, gone at power off.
-        measure = [sys.executable, "-I", "-m", "reconciler.lab.replication", str(lab.dir), node]
+        measure = [sys.executable, "-I", "-m", replication.MODULE, str(lab.dir), node]
         _checked(lab.runner, [*nsenter, "--net", "--mount", "--", *measure])
 
 

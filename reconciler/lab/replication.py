@@ -29,6 +29,7 @@ from pathlib import Path
 from reconciler.lab.holder import become_daemon
 from reconciler.lab.sim.drbdconf import CONFIG_DIR, node_resources
 
+MODULE = "reconciler.lab.replication"
 STATUS_FILE = "replication.json"
 TICK = 0.1
 PING_EVERY = 0.2
@@ -239,6 +240,31 @@ def publish(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(text)
     os.replace(temporary, path)
+
+
+def is_replication(pid: int, lab_id: str) -> bool:
+    """Whether PID is (still) a replication process of lab `lab_id`, by its command line."""
+    try:
+        args = [
+            a.decode(errors="replace") for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a
+        ]
+    except OSError:
+        return False
+    return len(args) >= 3 and args[-3] == MODULE and Path(args[-2]).name == lab_id
+
+
+def gone(pid: int, lab_id: str) -> bool:
+    return not is_replication(pid, lab_id)
+
+
+def find_processes(lab_id: str) -> list[int]:
+    """The replication processes of lab `lab_id`: `down` kills them also when the namespace they
+    ran in was deleted under them (they would otherwise write into the directory being removed)."""
+    return sorted(
+        int(e.name)
+        for e in Path("/proc").iterdir()
+        if e.name.isdigit() and is_replication(int(e.name), lab_id)
+    )
 
 
 def status_file(lab_dir: Path, node: str) -> Path:
