@@ -2,7 +2,7 @@
 
 Console scripts over the new commands, so that an operator's habits and scripts keep working:
 - `clstat` asks this node's agent for its status and prints it in clstat's own layout (the
-  seed's `clstat` output, shared/fixtures/linuxha/clstat-four-apps.txt), column for column;
+  seed's `clstat` output, tests/fixtures/linuxha/clstat-four-apps.txt), column for column;
 - `clstartapp -A APP` is `reconciler start APP`, `clhaltapp -A APP` is `reconciler stop APP`;
 - `clbuildapp -A APP [-sync]` is `reconciler apply` of the manifests on this node; with `-sync`
   the initial sync that overwrites the peer is allowed (`--allow-destructive`), as clbuildapp's

@@ -24,7 +24,7 @@ from reconciler.observe.mounts import parse_mountinfo
 from reconciler.observe.node import observe_node
 from reconciler.observe.runner import Outcome, Runner
 from reconciler.observe.state import Observed
-from tests.conftest import REPO, SHARED_FIXTURES
+from tests.conftest import REPO, FIXTURES
 from tests.lab.helpers import DEVICE, LV_SIZE, RATE, RESOURCE, fresh_pair, must, run, synced_pair
 
 DATA = REPO / "tests" / "data"
@@ -148,7 +148,7 @@ def _drbd_keys(status: list[dict[str, Any]]) -> tuple[set[str], set[str], set[st
 def test_drbdsetup_status_json_has_the_keys_of_the_real_capture() -> None:
     cluster = running_app("9.2.8", "xl")
     text = must(cluster, "alpha", "drbdsetup", "status", "--json", "--statistics").stdout
-    real = json.loads((SHARED_FIXTURES / "drbd" / "drbdsetup-status-json-primary-one-peer.json").read_text())
+    real = json.loads((FIXTURES / "drbd" / "drbdsetup-status-json-primary-one-peer.json").read_text())
     assert _drbd_keys(json.loads(text)) == _drbd_keys(real)
 
 
@@ -202,7 +202,7 @@ def test_drbdadm_role_and_dstate_print_what_the_real_ones_print(version: str, ro
     assert parse_drbdadm_role(role_text).role is Role.PRIMARY
     assert parse_drbdadm_dstate(dstate_text).unrecognised == ()
     real = (
-        SHARED_FIXTURES / "drbd" / f"drbdadm-role-{'9' if version.startswith('9') else '84'}.txt"
+        FIXTURES / "drbd" / f"drbdadm-role-{'9' if version.startswith('9') else '84'}.txt"
     ).read_text()
     assert role_text.strip().count("/") == real.strip().count("/")
 
@@ -211,7 +211,7 @@ def test_xl_list_has_the_columns_of_the_real_capture() -> None:
     cluster = simple_cluster()
     cluster.node("alpha").xen.dom0_memory, cluster.node("alpha").xen.dom0_vcpus = 1023, 1
     ours = must(cluster, "alpha", "xl", "list").stdout.splitlines()
-    real = (SHARED_FIXTURES / "xen" / "xl-list-four-domains.txt").read_text().splitlines()
+    real = (FIXTURES / "xen" / "xl-list-four-domains.txt").read_text().splitlines()
     assert ours[0] == real[0]
     assert re.sub(r" *\d+\.\d$", "", ours[1]) == re.sub(r" *\d+\.\d$", "", real[1])
     assert len(ours[1]) == len(real[1])

@@ -14,7 +14,7 @@ from reconciler.observe.drbd import (
 from reconciler.observe.drbd.states import ConnectionState, DiskState, ReplicationState, Role
 from reconciler.observe.node import observe_node
 from reconciler.observe.runner import Outcome
-from tests.conftest import SHARED_FIXTURES
+from tests.conftest import FIXTURES
 from tests.lab.helpers import (
     DEVICE,
     LV_SIZE,
@@ -363,7 +363,7 @@ def test_the_drbd_9_reports_of_a_failed_disk_parse_as_diskless(
     text = must(cluster, node, "drbdsetup", "status").stdout
     assert text == DISKLESS_TEXT[node]
     # The same words as drbdsetup's events2 stream prints for a real Diskless device.
-    assert "disk:Diskless client:no" in (SHARED_FIXTURES / "drbd" / EVENTS2).read_text()
+    assert "disk:Diskless client:no" in (FIXTURES / "drbd" / EVENTS2).read_text()
     json_text = must(cluster, node, "drbdsetup", "status", "--json", "--statistics").stdout
     for status in (parse_status_json(json_text), parse_drbdadm_status(text)):
         assert status.unrecognised == ()
@@ -386,7 +386,7 @@ def test_the_drbd_84_reports_of_a_failed_disk_match_the_real_proc_drbd() -> None
     proc = read(cluster, "beta", "/proc/drbd").stdout
     state_line = proc.splitlines()[2]
     assert state_line == " 0: cs:Connected ro:Secondary/Primary ds:Diskless/UpToDate C r-----"
-    real = (SHARED_FIXTURES / "drbd" / "proc-drbd-84-mixed-states.txt").read_text().splitlines()
+    real = (FIXTURES / "drbd" / "proc-drbd-84-mixed-states.txt").read_text().splitlines()
     assert " 6: " + state_line[4:] in real  # the Diskless minor of a real 8.4.2
     (res,) = parse_proc_drbd_84(proc).resources
     peer_disk = res.connections[0].peer_volumes[0].peer_disk_state

@@ -8,11 +8,11 @@ import pytest
 from reconciler.linuxha.emit import render
 from reconciler.linuxha.importer import Draft, ImportOptions, import_linuxha
 from reconciler.linuxha.storage import LvOption
-from tests.conftest import REPO, SHARED_FIXTURES
+from tests.conftest import REPO, FIXTURES
 
 DATA = Path(__file__).parent / "data"
 CLUSTER = REPO / "manifests" / "cluster.yaml"
-SEED = SHARED_FIXTURES / "linuxha"
+SEED = FIXTURES / "linuxha"
 SEED_XEN = (
     ("centos5s1", SEED / "xen-apache-centos5s1.cfg"),
     ("centos5s2", SEED / "xen-apache-centos5s2.cfg"),
@@ -22,7 +22,6 @@ SEED_XEN = (
 @pytest.fixture
 def seed_app(tmp_path: Path) -> Path:
     """/etc/cluster/xapache as the guide has it: appconf.xml and lems.local.xml."""
-    assert SEED.is_dir(), f"shared fixtures not found at {SEED}"
     app = tmp_path / "xapache"
     app.mkdir()
     shutil.copy(SEED / "appconf-xapache.xml", app / "appconf.xml")

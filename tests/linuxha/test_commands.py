@@ -7,7 +7,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from reconciler.linuxha.commands import clbuildapp, clstat, render_clstat
-from tests.conftest import SHARED_FIXTURES
+from tests.conftest import FIXTURES
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 
@@ -34,7 +34,7 @@ def test_clstat_prints_the_seed_layout() -> None:
             "samba": _app("centos5s2", 0),
         },
     }
-    expected = (SHARED_FIXTURES / "linuxha" / "clstat-four-apps.txt").read_text().splitlines()
+    expected = (FIXTURES / "linuxha" / "clstat-four-apps.txt").read_text().splitlines()
     ours = render_clstat(status, NOW).splitlines()
     assert len(ours) == len(expected)
     # Every line is the seed's, character for character, but apache's: the seed itself puts its

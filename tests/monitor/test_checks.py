@@ -38,7 +38,7 @@ from reconciler.observe.node import observe_node
 from reconciler.observe.runner import CommandResult, Outcome, ReplayRunner, SubprocessRunner
 from reconciler.observe.state import DomainState, Section
 from reconciler.observe.xen import parse_xl_list, parse_xm_list
-from tests.conftest import SHARED_FIXTURES
+from tests.conftest import FIXTURES
 from tests.monitor.helpers import monitor, spec_mounted_at, spec_with, xapache_spec
 from tests.observe.cases import PROJECT_DATA
 
@@ -119,7 +119,7 @@ def test_fsmon_fails_when_the_write_fails(tmp_path: Path) -> None:
 
 
 def xm_list(name: str) -> DomainState:
-    listing = parse_xm_list((SHARED_FIXTURES / "xen" / name).read_text())
+    listing = parse_xm_list((FIXTURES / "xen" / name).read_text())
     return DomainState(toolstack="xm", domains=listing.domains)
 
 
@@ -155,7 +155,7 @@ def test_domain_crashed_in_a_captured_xl_list() -> None:
 def test_domain_check_uses_the_spec_and_the_observation() -> None:
     dom = monitor(type="domain")
     assert isinstance(dom, DomainMonitor)
-    result = check_domain(dom, context(domains=xl_list(SHARED_FIXTURES / "xen" / "xl-list-four-domains.txt")))
+    result = check_domain(dom, context(domains=xl_list(FIXTURES / "xen" / "xl-list-four-domains.txt")))
     assert (result.rc, result.detail) == (1, "apache: not in `xl list`")
     unobserved = check_domain(dom, context(domains=None, unobserved={Section.DOMAINS: "xl list hung"}))
     assert (unobserved.rc, unobserved.detail) == (1, "domain list not observed: xl list hung")

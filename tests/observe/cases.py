@@ -1,7 +1,7 @@
 """Fixture cases: one JSON file per captured output, holding the facts the output shows.
 
 A case file `tests/observe/cases/<tool>/<name>.json` is
-    {"kind": "<parse kind>", "fixture": "<path under shared/fixtures or tests/data>",
+    {"kind": "<parse kind>", "fixture": "<path under tests/fixtures, or data:<path under tests/data>>",
      "expect": {...facts...}}
 `expect` is matched as a subset of the parsed model's JSON dump: every key given must be equal,
 lists must have the same length and match item by item, keys not given are not compared.
@@ -11,17 +11,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import REPO, SHARED_FIXTURES
+from tests.conftest import REPO, FIXTURES
 
 CASES = Path(__file__).resolve().parent / "cases"
 PROJECT_DATA = REPO / "tests" / "data"
 
 
 def fixture_path(name: str) -> Path:
-    """`shared:lvm/x.json` or a plain `lvm/x.json` is a shared fixture; `data:...` is our own."""
+    """`lvm/x.json` is a capture from a public source (tests/fixtures); `data:...` is one we made."""
     if name.startswith("data:"):
         return PROJECT_DATA / name.removeprefix("data:")
-    return SHARED_FIXTURES / name.removeprefix("shared:")
+    return FIXTURES / name
 
 
 def load_cases(tool: str) -> list[tuple[str, dict[str, Any]]]:

@@ -14,7 +14,7 @@ from reconciler.observe.node import DRBD9_STATUS, IP_ADDR_JSON, LVM_REPORT, XL_L
 from reconciler.observe.runner import READ, CommandResult, Outcome
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared" / "fixtures"
+SHARED = REPO / "tests" / "fixtures"
 DATA = REPO / "tests" / "data"
 FILES = HostFiles()
 HOST = HostLoad(

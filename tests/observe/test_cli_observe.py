@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from tests.cli import run
-from tests.conftest import SHARED_FIXTURES
+from tests.conftest import FIXTURES
 
 
 def test_parse_prints_the_facts_as_json() -> None:
@@ -12,7 +12,7 @@ def test_parse_prints_the_facts_as_json() -> None:
         "observe",
         "--parse",
         "proc-drbd-83",
-        str(SHARED_FIXTURES / "drbd/proc-drbd-83-synctarget-progress.txt"),
+        str(FIXTURES / "drbd/proc-drbd-83-synctarget-progress.txt"),
     )
     assert result.returncode == 0, result.stderr
     facts = json.loads(result.stdout)

@@ -27,7 +27,7 @@ from reconciler.observe.drbd import (
 from reconciler.observe.drbd.events2 import EventAction, EventObject
 from reconciler.observe.errors import ParseError
 from reconciler.observe.facts import Unrecognised
-from tests.conftest import SHARED_FIXTURES
+from tests.conftest import FIXTURES
 from tests.observe.cases import assert_subset, fixture_path, load_cases
 
 CASES = load_cases("drbd")
@@ -44,7 +44,7 @@ def test_every_command_output_has_a_case() -> None:
     covered = {case["fixture"] for _, case in CASES}
     outputs = {
         f"drbd/{p.name}"
-        for p in (SHARED_FIXTURES / "drbd").iterdir()
+        for p in (FIXTURES / "drbd").iterdir()
         if p.suffix != ".res" and not p.name.startswith("drbd-overview")
     }
     assert outputs
@@ -192,7 +192,7 @@ def test_events2_event_for_an_unknown_connection_is_an_error() -> None:
 def test_events2_fold_line_by_line_as_a_stream_reader_would() -> None:
     fold = Events2Fold()
     lines = (
-        (SHARED_FIXTURES / "drbd" / "drbdsetup-events2-create-change-to-primary.txt").read_text().splitlines()
+        (FIXTURES / "drbd" / "drbdsetup-events2-create-change-to-primary.txt").read_text().splitlines()
     )
     roles = []
     for number, line in enumerate(lines, 1):
@@ -373,7 +373,7 @@ def test_proc_84_verify_progress_on_one_line_and_flags() -> None:
 
 
 def test_proc_version_family_is_checked() -> None:
-    text = (SHARED_FIXTURES / "drbd" / "proc-drbd-84-mixed-states.txt").read_text()
+    text = (FIXTURES / "drbd" / "proc-drbd-84-mixed-states.txt").read_text()
     with pytest.raises(ParseError) as err:
         parse_proc_drbd_83(text)
     assert err.value.line == 1

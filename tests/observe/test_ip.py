@@ -7,7 +7,7 @@ from reconciler.observe import ip_json, ip_text
 from reconciler.observe.errors import ParseError
 from reconciler.observe.facts import Fact, Unrecognised
 from reconciler.observe.ip import AddrList, BridgePortState, LinkList, OperState
-from tests.conftest import SHARED_FIXTURES
+from tests.conftest import FIXTURES
 from tests.observe.cases import PROJECT_DATA, assert_subset, fixture_path, load_cases
 
 KINDS: dict[str, Callable[[str], Fact]] = {**ip_json.KINDS, **ip_text.KINDS}
@@ -20,10 +20,10 @@ def test_case(name: str, case: dict[str, Any]) -> None:
     assert_subset(case["expect"], model.model_dump(mode="json"))
 
 
-def test_every_shared_fixture_has_a_case() -> None:
-    covered = {case["fixture"].removeprefix("shared:") for _, case in CASES}
-    files = {f"iproute2/{p.name}" for p in (SHARED_FIXTURES / "iproute2").iterdir()}
-    assert files, "no shared iproute2 fixtures found"
+def test_every_captured_fixture_has_a_case() -> None:
+    covered = {case["fixture"] for _, case in CASES}
+    files = {f"iproute2/{p.name}" for p in (FIXTURES / "iproute2").iterdir()}
+    assert files, "no captured iproute2 fixtures found"
     assert files - covered == set()
 
 

@@ -36,8 +36,8 @@ def _covered() -> set[str]:
     return {case["fixture"] for _, case in CASES}
 
 
-def test_every_shared_fixture_has_a_case(shared_fixtures: Path) -> None:
-    files = sorted(p.name for p in (shared_fixtures / "lvm").iterdir())
+def test_every_captured_fixture_has_a_case(fixtures: Path) -> None:
+    files = sorted(p.name for p in (fixtures / "lvm").iterdir())
     assert files
     assert sorted(f"lvm/{name}" for name in files if f"lvm/{name}" not in _covered()) == []
 

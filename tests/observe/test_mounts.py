@@ -18,7 +18,7 @@ def test_case(name: str, case: dict[str, Any]) -> None:
 
 
 def test_every_capture_has_a_case() -> None:
-    # There is no shared mountinfo fixture: the captures of tests/data/mounts are the cases.
+    # There is no public mountinfo capture: the captures of tests/data/mounts are the cases.
     covered = {case["fixture"] for _, case in CASES}
     files = {f"data:mounts/{p.name}" for p in (PROJECT_DATA / "mounts").glob("*.txt")}
     assert files

@@ -23,7 +23,7 @@ from reconciler.observe.xen_config import (
     parse_xen_config,
     render_xen_config,
 )
-from tests.conftest import SHARED_FIXTURES
+from tests.conftest import FIXTURES
 from tests.observe.cases import PROJECT_DATA, assert_subset, fixture_path, load_cases
 
 KINDS: dict[str, Callable[[str], Fact]] = {**xen.KINDS, **xen_config.KINDS, **virsh.KINDS}
@@ -40,11 +40,11 @@ def test_case(name: str, case: dict[str, Any]) -> None:
 
 def test_every_fixture_has_a_case() -> None:
     covered = {case["fixture"] for _, case in CASES}
-    shared = {f"{tool}/{p.name}" for tool in ("xen", "libvirt") for p in (SHARED_FIXTURES / tool).iterdir()}
-    linuxha = {f"linuxha/{p.name}" for p in (SHARED_FIXTURES / "linuxha").glob("xen-*.cfg")}
+    captured = {f"{tool}/{p.name}" for tool in ("xen", "libvirt") for p in (FIXTURES / tool).iterdir()}
+    linuxha = {f"linuxha/{p.name}" for p in (FIXTURES / "linuxha").glob("xen-*.cfg")}
     ours = {f"data:xen/{p.name}" for p in (PROJECT_DATA / "xen").iterdir() if p.name != "NOTES.md"}
-    assert len(shared) == 15 and len(linuxha) == 2
-    assert (shared | linuxha | ours) - covered == set()
+    assert len(captured) == 15 and len(linuxha) == 2
+    assert (captured | linuxha | ours) - covered == set()
 
 
 # --- xen-config: render, then parse again -----------------------------------------------------

@@ -93,7 +93,7 @@ def _dump(res_files: Sequence[Path], resource: str, node: str, flavour: DrbdFlav
         assert res_file.is_absolute() and not set(str(res_file)) & set('"\\\n')
     includes = "".join(f'include "{res_file}";\n' for res_file in res_files)
     with tempfile.TemporaryDirectory(prefix="drbdadm-check-") as workdir:
-        conf = Path(workdir) / "drbd.conf"  # never beside a res file: it may be a shared fixture
+        conf = Path(workdir) / "drbd.conf"  # never beside a res file: it may be a captured fixture
         conf.write_text(GLOBAL_SECTION + includes)
         argv = [drbdadm_path(), "-c", str(conf), "dump", resource]
         return _run(argv, _environment(flavour, node))

@@ -68,9 +68,9 @@ def test_the_override_selects_the_parser(flavour: DrbdFlavour) -> None:
     assert drbdadm.api_version(flavour) == drbdadm.API_VERSION[flavour]
 
 
-def test_the_84_parser_refuses_drbd9_syntax(shared_fixtures: Path) -> None:
+def test_the_84_parser_refuses_drbd9_syntax(fixtures: Path) -> None:
     """Shows that the 8.4 checks below run the strict 8.4 parser, not the tolerant 9 one."""
-    fixture = shared_fixtures / "drbd" / "r0-9-simple.res"
+    fixture = fixtures / "drbd" / "r0-9-simple.res"
     result = drbdadm.dump(fixture, "r0", "alice", DrbdFlavour.V84)
     assert result.returncode == drbdadm.E_CONFIG_INVALID, result.explain()
     assert f"{fixture}:" in result.stderr and "node-id" in result.stderr

@@ -32,11 +32,11 @@ def _with_domain(app: ApplicationDocument, **changes: object) -> ApplicationDocu
 
 
 @pytest.mark.parametrize(("node", "bridge"), [("centos5s1", "xenbr4"), ("centos5s2", "xenbr0")])
-def test_each_seed_node_gets_its_file(shared_fixtures: Path, node: str, bridge: str) -> None:
+def test_each_seed_node_gets_its_file(fixtures: Path, node: str, bridge: str) -> None:
     text = render_domain_config(_xapache(), node)
     assert text is not None
     rendered = parse_xen_config(text)
-    expected = parse_xen_config((shared_fixtures / "linuxha" / f"xen-apache-{node}.cfg").read_text())
+    expected = parse_xen_config((fixtures / "linuxha" / f"xen-apache-{node}.cfg").read_text())
     assert _assignments(rendered) == _assignments(expected)
     assert [vif.bridge for vif in rendered.vifs] == [bridge]
     assert rendered.model_dump(exclude={"entries"}) == expected.model_dump(exclude={"entries"})

@@ -1,5 +1,5 @@
 """The other observations: `xl list`/`xm list`, `ip -j addr show`, `ip -o addr show`, mountinfo,
-and the host probe, each in its tool's own layout (see tests/data and shared/fixtures)."""
+and the host probe, each in its tool's own layout (see tests/data and tests/fixtures)."""
 
 import ipaddress
 import json
