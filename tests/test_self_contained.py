@@ -4,7 +4,6 @@ import subprocess
 
 from tests.conftest import FIXTURES, REPO
 
-
 # Spelled in parts so that this file does not match itself.
 OUTSIDE = ("../" + "shared", "/work/" + "shared")
 
