@@ -24,7 +24,7 @@ from reconciler.observe.mounts import parse_mountinfo
 from reconciler.observe.node import observe_node
 from reconciler.observe.runner import Outcome, Runner
 from reconciler.observe.state import Observed
-from tests.conftest import REPO, FIXTURES
+from tests.conftest import FIXTURES, REPO
 from tests.lab.helpers import DEVICE, LV_SIZE, RATE, RESOURCE, fresh_pair, must, run, synced_pair
 
 DATA = REPO / "tests" / "data"

@@ -8,7 +8,7 @@ import pytest
 from reconciler.linuxha.emit import render
 from reconciler.linuxha.importer import Draft, ImportOptions, import_linuxha
 from reconciler.linuxha.storage import LvOption
-from tests.conftest import REPO, FIXTURES
+from tests.conftest import FIXTURES, REPO
 
 DATA = Path(__file__).parent / "data"
 CLUSTER = REPO / "manifests" / "cluster.yaml"

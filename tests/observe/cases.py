@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import REPO, FIXTURES
+from tests.conftest import FIXTURES, REPO
 
 CASES = Path(__file__).resolve().parent / "cases"
 PROJECT_DATA = REPO / "tests" / "data"
