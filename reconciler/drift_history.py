@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from reconciler.drift import Drift
+from reconciler.core.drift import Drift
 from reconciler.render.files import write_atomically
 
 SEEN_FILE = "drift-seen.json"

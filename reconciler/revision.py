@@ -8,8 +8,8 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
+from reconciler.core.plan.model import Revision
 from reconciler.observe.runner import Runner
-from reconciler.plan.model import Revision
 
 
 def content_hash(files: Sequence[str]) -> str:

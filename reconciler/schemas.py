@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from pydantic import Field, RootModel
 
+from reconciler.core.plan.model import Plan
+from reconciler.core.plan.report import DriftReport, PlanReport
 from reconciler.manifest.application import ApplicationDocument
 from reconciler.manifest.cluster import ClusterDocument
-from reconciler.plan.model import Plan
-from reconciler.plan.report import DriftReport, PlanReport
 
 SCHEMA_BASE = "https://reconciler.invalid/schemas/"
 

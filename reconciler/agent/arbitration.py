@@ -19,7 +19,6 @@ import socket
 import time
 from dataclasses import dataclass, field
 
-from reconciler.agent.converge import AppFacts
 from reconciler.agent.decisions import Decision as Logged
 from reconciler.agent.decisions import DecisionLog
 from reconciler.agent.overrides import Overrides
@@ -36,6 +35,7 @@ from reconciler.arbiter.views import (
     Settings,
     Verdict,
 )
+from reconciler.core.facts import AppFacts
 from reconciler.manifest import ManifestSet
 from reconciler.manifest.cluster import Arbitration as ArbitrationSpec
 from reconciler.manifest.cluster import PingTieBreaker

@@ -36,7 +36,7 @@ class ControlError(Exception):
 class Request(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    command: str = Field(pattern=r"^(status|move|stop|start|maintenance|explain)$")
+    command: str = Field(pattern=r"^(status|placement|move|stop|start|maintenance|explain)$")
     app: str | None = None
     node: str | None = None
     on: bool | None = None

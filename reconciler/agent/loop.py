@@ -38,7 +38,9 @@ from reconciler.arbiter.keyfile import load_key
 from reconciler.arbiter.lease import LeaseStore
 from reconciler.arbiter.links import HeartbeatLinks
 from reconciler.arbiter.views import Verdict
-from reconciler.execute import Journal, node_lock
+from reconciler.core.placement import StaticPlacement
+from reconciler.core.reconcile import PassContext, PassOptions, reconcile
+from reconciler.execute import Busy, Journal, LocalHost, node_lock
 from reconciler.manifest import ManifestError, ManifestSet, load_manifests
 from reconciler.manifest.monitor import MonitorBase
 from reconciler.monitor.judge import CheckResult
@@ -51,6 +53,7 @@ from reconciler.revision import manifest_revision
 
 JOURNAL = "journal.jsonl"
 DECISIONS = "decisions.jsonl"
+AGENT_LOCK = "agent.lock"  # one agent per node; each pass takes the apply lock besides
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ class Agent:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
         self.log.record(Logged(node=self.node, what="start", why=f"agent of {self.node}, peer {self.peer}"))
-        with node_lock(self.state_dir):
+        with node_lock(self.state_dir, name=AGENT_LOCK):
             self._observe()
             self.peer_link.start()
             self.control.start()
@@ -183,6 +186,9 @@ class Agent:
             self.log.record(Logged(node=self.node, what="overrides", why="newer overrides from the peer"))
         return merged
 
+    def placement_now(self) -> dict[str, str]:
+        return self._placement()
+
     def _placement(self) -> dict[str, str]:
         """Application -> the node it should run on, as this node acts on it (HOLD: left out)."""
         wanted = {}
@@ -210,26 +216,38 @@ class Agent:
             placement, manifests = dict(self.placement), self.manifests
             fence = [a for a, d in self.arbitration.decisions.items() if d.verdict is Verdict.SELF_FENCE]
         self._hard_stop(manifests, fence)
+        try:
+            # The lock an operator's `apply` holds: while it runs, the agent's passes wait.
+            with node_lock(self.state_dir):
+                self._pass(manifests, placement)
+        except Busy as err:
+            self.log.changed(Logged(node=self.node, what="pass-deferred", why=str(err)))
+
+    def _pass(self, manifests: ManifestSet, placement: dict[str, str]) -> None:
         snapshot = self._observe()
-        held = {a for a in placement}
-        subset = converge.only(manifests, held)
-        if not held:
+        self._restarted(snapshot)
+        if not placement:
             return
         revision = manifest_revision(self.runner, manifests.files, self.config.manifests[0])
-        result = converge.plan_pass(subset, snapshot, self.node, placement, revision)
-        report = converge.run_plan(
-            result.plan, self.runner, Journal(self.state_dir / JOURNAL), self.config.wait_cap
+        ctx = PassContext(
+            manifests=manifests,
+            revision=revision,
+            node=self.node,
+            host=LocalHost(self.runner),
+            placement=StaticPlacement(placement, source="arbiter"),
+            journal=Journal(self.state_dir / JOURNAL),
+            options=PassOptions(wait_cap=self.config.wait_cap),
+            observed=snapshot.observed,
+            probed=snapshot.probed,
         )
+        result = reconcile(ctx)
+        report = result.report
         if report is not None:
             done = [f"{a.id}: {a.status.value}" for a in report.actions]
-            self.log.record(
-                Logged(
-                    node=self.node, what="converged" if report.ok else "pass-incomplete", why="; ".join(done)
-                )
-            )
+            what = "converged" if report.ok else "pass-incomplete"
+            self.log.record(Logged(node=self.node, what=what, why="; ".join(done)))
             self._observe()
             self._arbiter_wake.set()
-        self._restarted(snapshot)
 
     def _observe(self) -> converge.Snapshot:
         snapshot = converge.observe(self.runner, self.manifests, self.node, self.peer)
@@ -247,9 +265,7 @@ class Agent:
 
     def _restarted(self, snapshot: converge.Snapshot) -> None:
         with self.lock:
-            done = {
-                a for a in self.restarting if not snapshot.apps.get(a, converge.AppFacts(False, None)).running
-            }
+            done = {a for a in self.restarting if a in snapshot.apps and not snapshot.apps[a].running}
             self.restarting -= done
         for app in done:
             self.log.record(Logged(node=self.node, app=app, what="restart", why="stopped: starting it again"))

@@ -31,6 +31,7 @@ class OperatorCommands:
             )
         handlers = {
             "status": self._status,
+            "placement": self._placement,
             "explain": self._explain,
             "move": self._move,
             "stop": self._stop,
@@ -79,6 +80,14 @@ class OperatorCommands:
             self.set_override(app, maintenance=request.on)
         state = "on" if request.on else "off"
         return Response(ok=True, data={"message": f"maintenance {state} for {', '.join(targets)}"})
+
+    def _placement(self, request: Request) -> Response:
+        """Where the arbiter wants each application now; an application left out is held."""
+        agent = self.agent
+        with agent.lock:
+            active = agent.placement_now()
+            why = {app: d.reason for app, d in agent.arbitration.decisions.items()}
+        return Response(ok=True, data={"node": agent.node, "active": active, "why": why})
 
     def _status(self, request: Request) -> Response:
         return Response(ok=True, data=self.status())

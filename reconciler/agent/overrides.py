@@ -14,7 +14,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler.arbiter.placement import Override, newest
-from reconciler.drift import Drift, DriftCode, Severity
+from reconciler.core import refs
+from reconciler.core.drift import Drift, DriftCode, Severity
 from reconciler.manifest import ManifestSet
 from reconciler.render.files import write_atomically
 
@@ -82,7 +83,7 @@ def override_drift(manifests: ManifestSet, overrides: Overrides) -> list[Drift]:
                 code=DriftCode.OPERATOR_OVERRIDE,
                 severity=Severity.WARNING,
                 app=app.name,
-                resource=f"app:{app.name}",
+                resource=refs.app(app.name),
                 field="override",
                 desired="as the manifests place it",
                 observed=said,

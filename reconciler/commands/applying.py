@@ -7,6 +7,7 @@ resource brought up in one round is promoted in the next, on the state it then s
 
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -14,6 +15,11 @@ from pydantic import ValidationError
 
 from reconciler.commands.common import EXIT_ERROR, EXIT_OK
 from reconciler.commands.reconciling import Context, Target, compute, gather, round_options, style
+from reconciler.core.desired import PlacementError
+from reconciler.core.plan.model import ActionKind, Plan
+from reconciler.core.plan.report import plan_report, render_plan_text
+from reconciler.core.reconcile import PassOptions, PassResult, PassStatus, converge
+from reconciler.core.round import Round
 from reconciler.execute import (
     ActionStatus,
     Busy,
@@ -28,11 +34,9 @@ from reconciler.execute import (
     execute,
     node_lock,
 )
-from reconciler.plan.model import ActionKind, Plan
-from reconciler.plan.report import plan_report, render_plan_text
-from reconciler.reconcile import Round
 
 MAX_ROUNDS = 10
+LOCK_WAIT = 30.0  # seconds to wait for a pass of the agent to end
 JOURNAL = "journal.jsonl"
 
 
@@ -78,14 +82,6 @@ def _waiting(event: ProgressEvent, where: str, estimate: float | None) -> None:
         click.echo(text)
 
 
-def _run(plan: Plan, ctx: Context) -> ExecutionReport:
-    journal = Journal(ctx.state_dir / JOURNAL)
-    try:
-        return execute(plan, LocalHost(), journal, progress=_progress(plan))
-    except PlanRefused as err:
-        raise click.ClickException(str(err)) from err
-
-
 def _failures(report: ExecutionReport) -> int:
     failed = report.with_status(ActionStatus.FAILED)
     for a in failed:
@@ -105,15 +101,28 @@ def _apply_saved(saved: Path, ctx: Context) -> int:
         check_fresh(plan, fresh.plan.revision, fresh.plan.observation_digest)
     except StalePlan as err:
         raise click.ClickException(f"{err}; run `reconciler plan --out FILE` again") from err
-    report = _run(plan, ctx)
+    try:
+        report = execute(plan, LocalHost(), Journal(ctx.state_dir / JOURNAL), progress=_progress(plan))
+    except PlanRefused as err:
+        raise click.ClickException(str(err)) from err
     return EXIT_OK if _failures(report) == 0 and report.ok else EXIT_ERROR
 
 
-def _finished(result: Round) -> int:
-    """The round that plans nothing: converged, refused, or waiting on something outside this node."""
+def _finished(result: PassResult) -> int:
+    """How the rounds ended: converged, refused, stalled, failed, or waiting on something outside."""
     for error in result.plan.errors:
         click.echo(style()(f"Error: {error}", "red"), err=True)
-    if result.plan.errors:
+    if result.stalled:
+        click.echo("This round would repeat the one before: no progress, stopping.", err=True)
+        return EXIT_ERROR
+    if result.report is not None and (_failures(result.report) or not result.report.ok):
+        return EXIT_ERROR
+    if result.status is PassStatus.FAILED:
+        click.echo(f"Not converged after {MAX_ROUNDS} rounds.", err=True)
+        return EXIT_ERROR
+    if result.status is PassStatus.REFUSED:
+        if not result.plan.applyable:
+            click.echo(render_plan_text(plan_report(result.plan, result.drift), style()))
         click.echo("Stopped: what remains is refused (see above).")
         return EXIT_ERROR
     if result.drift:
@@ -124,27 +133,27 @@ def _finished(result: Round) -> int:
     return EXIT_OK
 
 
-def _apply_rounds(ctx: Context, paths: tuple[Path, ...], target: Target, allow_destructive: bool) -> int:
-    previous: tuple[str, ...] | None = None
-    for number in range(1, MAX_ROUNDS + 1):
-        result = compute(ctx, allow_destructive)
-        pending = tuple(a.id for a in result.plan.pending())
-        if not pending:
-            return _finished(result)
-        if pending == previous:
-            click.echo(f"Round {number} would repeat round {number - 1}: no progress, stopping.", err=True)
-            return EXIT_ERROR
-        click.echo(f"--- round {number}")
-        click.echo(render_plan_text(plan_report(result.plan, result.drift), style()))
-        if not result.plan.applyable:
-            return EXIT_ERROR
-        report = _run(result.plan, ctx)
-        if _failures(report) or not report.ok:
-            return EXIT_ERROR
-        previous = pending
-        ctx = gather(paths, target)
-    click.echo(f"Not converged after {MAX_ROUNDS} rounds.", err=True)
-    return EXIT_ERROR
+def _apply_rounds(ctx: Context, allow_destructive: bool) -> int:
+    """Rounds of the pass, each shown before it acts, until it converges or stops."""
+    numbers = iter(range(1, MAX_ROUNDS + 1))
+    estimates: dict[str, float] = {}
+
+    def show(planned: Round) -> None:
+        estimates.clear()
+        estimates.update({a.id: a.estimate for a in planned.plan.actions if a.estimate})
+        click.echo(f"--- round {next(numbers)}")
+        click.echo(render_plan_text(plan_report(planned.plan, planned.drift), style()))
+
+    def progress(event: ProgressEvent) -> None:
+        _show(event, estimates.get(event.action))
+
+    journal = Journal(ctx.state_dir / JOURNAL)
+    first = ctx.pass_context(journal, PassOptions(allow_destructive=allow_destructive))
+    try:
+        result = converge(replace(first, on_plan=show, progress=progress), rounds=MAX_ROUNDS)
+    except (PlacementError, PlanRefused) as err:
+        raise click.ClickException(str(err)) from err
+    return _finished(result)
 
 
 @click.command("apply")
@@ -156,9 +165,13 @@ def apply_command(
     active: tuple[str, ...],
     bundle: Path | None,
     state_dir: Path | None,
+    force: bool,
     allow_destructive: bool,
 ) -> None:
     """Converge this node on the manifests, in rounds of observe, plan, execute.
+
+    While this node's agent runs, apply follows the agent's placement (asked at every round) and
+    holds the lock the agent's passes take, so the two never act at once.
 
     Given a saved plan (a .json file from `plan --out`), carry out exactly that plan, refused when
     the manifests or the node changed since it was made. Manifest PATHs are .yaml/.yml.
@@ -169,16 +182,11 @@ def apply_command(
     manifests = tuple(p for p in paths if p.suffix != ".json")
     if len(saved) > 1:
         raise click.UsageError("give one saved plan")
-    target = Target(node, active, None, state_dir)
-    ctx = gather(manifests, target)
+    ctx = gather(manifests, Target(node, active, None, state_dir, force))
     try:
         ctx.state_dir.mkdir(parents=True, exist_ok=True)
-        with node_lock(ctx.state_dir):
-            code = (
-                _apply_saved(saved[0], ctx)
-                if saved
-                else _apply_rounds(ctx, manifests, target, allow_destructive)
-            )
+        with node_lock(ctx.state_dir, wait=LOCK_WAIT):
+            code = _apply_saved(saved[0], ctx) if saved else _apply_rounds(ctx, allow_destructive)
     except Busy as err:
         raise click.ClickException(str(err)) from err
     except OSError as err:

@@ -8,14 +8,14 @@ from typing import TextIO
 import click
 
 from reconciler.commands.common import EXIT_ERROR, load_or_exit
-from reconciler.desired import PlacementError, placement
+from reconciler.core.desired import PlacementError, placement
+from reconciler.core.reconcile import probe_apps
 from reconciler.observe import ParseError, UnknownKind, parse
 from reconciler.observe.bundle import BundleError, capture, read_bundle, replay, write_bundle
 from reconciler.observe.node import HostFiles, observe_node
 from reconciler.observe.report import render_observed
 from reconciler.observe.runner import Runner, SubprocessRunner
 from reconciler.observe.state import Observed
-from reconciler.reconcile import probe_apps
 
 observed_option = click.option(
     "--observed",

@@ -3,13 +3,14 @@
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from reconciler.agent.client import AgentPlacement, agent_running
 from reconciler.agent.overrides import OverrideError, OverrideStore, override_drift
 from reconciler.commands.common import (
     EXIT_DRIFT,
@@ -20,18 +21,11 @@ from reconciler.commands.common import (
     resolve_paths,
 )
 from reconciler.commands.observing import observed_option
-from reconciler.desired import PlacementError, placement
-from reconciler.diff import Probed
-from reconciler.drift import Drift
-from reconciler.drift_history import load_seen, save_seen, update_seen
-from reconciler.manifest import ManifestSet
-from reconciler.observe.bundle import BundleError, read_bundle, replay
-from reconciler.observe.node import HostFiles, observe_node
-from reconciler.observe.runner import ReplayRunner, Runner, SubprocessRunner
-from reconciler.observe.state import Observed
-from reconciler.plan.model import Revision
-from reconciler.plan.planner import Options
-from reconciler.plan.report import (
+from reconciler.core.desired import PlacementError
+from reconciler.core.drift import Drift
+from reconciler.core.placement import PlacementSource, StaticPlacement
+from reconciler.core.plan.model import Revision
+from reconciler.core.plan.report import (
     DriftEntry,
     DriftReport,
     Style,
@@ -41,7 +35,14 @@ from reconciler.plan.report import (
     render_plan_markdown,
     render_plan_text,
 )
-from reconciler.reconcile import Round, compute_round, probe_apps
+from reconciler.core.reconcile import NodeHost, PassContext, PassOptions, PassResult, reconcile
+from reconciler.drift_history import load_seen, save_seen, update_seen
+from reconciler.execute import Journal, LocalHost, NullJournal, ReadOnlyHost
+from reconciler.manifest import ManifestSet
+from reconciler.observe.bundle import BundleError, read_bundle, replay
+from reconciler.observe.node import HostFiles
+from reconciler.observe.runner import ReplayRunner, SubprocessRunner
+from reconciler.observe.state import Observed
 from reconciler.revision import manifest_revision
 
 FORMATS = click.Choice(["text", "json", "markdown"])
@@ -49,14 +50,29 @@ FORMATS = click.Choice(["text", "json", "markdown"])
 
 @dataclass(frozen=True)
 class Context:
+    """What every round command works from: the manifests, this node, and who decides placement."""
+
     manifests: ManifestSet
     revision: Revision
-    observed: Observed
-    probed: Probed
     node: str
-    active: dict[str, str]
+    host: NodeHost
+    observed: Observed | None  # a replayed bundle's; None: observe this node at every pass
+    placement: PlacementSource
     state_dir: Path
     offline: bool
+
+    def pass_context(self, journal: Journal, options: PassOptions) -> PassContext:
+        return PassContext(
+            manifests=self.manifests,
+            revision=self.revision,
+            node=self.node,
+            host=self.host,
+            placement=self.placement,
+            journal=journal,
+            options=options,
+            observed=self.observed,
+            files=HostFiles() if self.offline else HostFiles.from_env(),
+        )
 
 
 def _parse_active(values: tuple[str, ...]) -> dict[str, str]:
@@ -77,47 +93,54 @@ class Target:
     active: tuple[str, ...] = ()
     bundle: Path | None = None
     state_dir: Path | None = None
+    force: bool = False  # ignore a running agent (apply --force): dangerous
+
+
+def _placement_source(target: Target) -> PlacementSource:
+    """The running agent's placement while it answers; `--active` or the preferred nodes otherwise.
+
+    Planning against the agent's decisions would fight it (stop what it started, start what it
+    stopped), so with an agent running, `--active` is refused unless `--force` says otherwise.
+    """
+    static = StaticPlacement(_parse_active(target.active))
+    if target.bundle is not None or target.force or not agent_running():
+        return static
+    if target.active:
+        raise click.UsageError(
+            "the agent of this node decides where applications run: use `reconciler move APP --to NODE`, "
+            "or --force to plan against it (dangerous: it may stop what the agent runs)"
+        )
+    return AgentPlacement()
 
 
 def gather(paths: tuple[Path, ...], target: Target) -> Context:
-    """Everything one round needs: manifests, revision, observation, per-app facts, placement."""
+    """Everything a round command needs: manifests, revision, host, placement source."""
     manifests = load_or_exit(paths)
-    bundle = target.bundle
-    runner: Runner = SubprocessRunner()
-    if bundle is None:
-        observed = observe_node(runner, HostFiles.from_env())
+    observed: Observed | None = None
+    if target.bundle is None:
+        host: NodeHost = LocalHost()
+        me = target.node or os.uname().nodename
     else:
         try:
-            captured = read_bundle(bundle)
+            captured = read_bundle(target.bundle)
         except BundleError as err:
             raise click.ClickException(str(err)) from err
         observed = replay(captured)
-        runner = ReplayRunner(captured.results)
-    me = target.node or observed.node
-    try:
-        roles = placement(manifests, _parse_active(target.active))
-        probed = probe_apps(runner, manifests, me, roles)
-    except PlacementError as err:
-        raise click.ClickException(str(err)) from err
+        host = ReadOnlyHost(ReplayRunner(captured.results))
+        me = target.node or observed.node
     revision = manifest_revision(SubprocessRunner(), manifests.files, resolve_paths(paths)[0])
     where = target.state_dir or Path(
         os.environ.get("RECONCILER_STATE_DIR", manifests.cluster.document.spec.state_dir)
     )
-    return Context(manifests, revision, observed, probed, me, roles, where, offline=bundle is not None)
+    source = _placement_source(target)
+    return Context(manifests, revision, me, host, observed, source, where, offline=target.bundle is not None)
 
 
-def compute(ctx: Context, allow_destructive: bool) -> Round:
+def compute(ctx: Context, allow_destructive: bool) -> PassResult:
+    """The pass, planning only: what `apply` would do now."""
+    options = PassOptions(allow_destructive=allow_destructive, act=False)
     try:
-        return compute_round(
-            ctx.manifests,
-            revision=ctx.revision,
-            observed=ctx.observed,
-            probed=ctx.probed,
-            node=ctx.node,
-            active=ctx.active,
-            options=Options(allow_destructive=allow_destructive),
-            now=datetime.now(UTC),
-        )
+        return reconcile(replace(ctx.pass_context(NullJournal(), options), host=ReadOnlyHost(ctx.host)))
     except PlacementError as err:
         raise click.ClickException(str(err)) from err
 
@@ -149,6 +172,12 @@ def round_options(f: F) -> F:
                 type=click.Path(file_okay=False, path_type=Path),
                 help="Where drift history and the journal live (default: the cluster's stateDir).",
             ),
+            click.option(
+                "--force",
+                is_flag=True,
+                help="DANGEROUS: ignore this node's running agent and plan for --active or the preferred "
+                "nodes; it may stop what the agent runs.",
+            ),
         )
     ):
         f = option(f)
@@ -168,12 +197,13 @@ def plan_command(
     active: tuple[str, ...],
     bundle: Path | None,
     state_dir: Path | None,
+    force: bool,
     allow_destructive: bool,
     fmt: str,
     out: Path | None,
 ) -> None:
     """Show what `apply` would do on this node, and why. Exit 0 in sync, 2 drift, 1 error."""
-    ctx = gather(paths, Target(node, active, bundle, state_dir))
+    ctx = gather(paths, Target(node, active, bundle, state_dir, force))
     result = compute(ctx, allow_destructive)
     report = plan_report(result.plan, result.drift)
     if fmt == "json":
@@ -199,10 +229,11 @@ def drift_command(
     active: tuple[str, ...],
     bundle: Path | None,
     state_dir: Path | None,
+    force: bool,
     fmt: str,
 ) -> None:
     """What differs from the manifests on this node, and since when. Exit 0 in sync, 2 drift, 1 error."""
-    ctx = gather(paths, Target(node, active, bundle, state_dir))
+    ctx = gather(paths, Target(node, active, bundle, state_dir, force))
     result = compute(ctx, allow_destructive=False)
     now = datetime.now(UTC)
     drift = [*result.drift, *_overrides(ctx)]

@@ -8,7 +8,7 @@ acts on a node or manifests that changed since it was made.
 """
 
 from reconciler.execute.engine import DEFAULT_SETTINGS, execute
-from reconciler.execute.host import Host, LocalHost
+from reconciler.execute.host import Host, LocalHost, ReadOnlyHost
 from reconciler.execute.journal import Journal, NullJournal
 from reconciler.execute.lock import Busy, node_lock
 from reconciler.execute.refusal import PlanRefused
@@ -35,6 +35,7 @@ __all__ = [
     "NullJournal",
     "PlanRefused",
     "ProgressEvent",
+    "ReadOnlyHost",
     "Settings",
     "StalePlan",
     "check_fresh",

@@ -10,12 +10,12 @@ from datetime import datetime
 
 from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_attempt, wait_exponential
 
+from reconciler.core.plan.model import Action, ActionKind, Probe, TcpProbe
 from reconciler.execute.host import Host
 from reconciler.execute.journal import ActionRecord, Journal, Phase, command_record
 from reconciler.execute.probe import describe, evaluate, seen
 from reconciler.execute.report import ActionResult, ActionStatus, EventKind, ProgressEvent, Settings
 from reconciler.observe.runner import CommandResult, Outcome
-from reconciler.plan.model import Action, ActionKind, Probe, TcpProbe
 
 WRITE = "<write>"
 

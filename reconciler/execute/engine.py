@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Literal
 
+from reconciler.core.plan.model import Action, Plan
 from reconciler.execute.action import ActionRun, Context, Ending, emit, finish, result_of
 from reconciler.execute.host import Host
 from reconciler.execute.journal import Journal, PlanRecord
@@ -28,7 +29,6 @@ from reconciler.execute.report import (
     RunResult,
     Settings,
 )
-from reconciler.plan.model import Action, Plan
 
 DEFAULT_SETTINGS = Settings()
 

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
+from reconciler.core.plan.model import FileWrite
 from reconciler.observe.runner import DEFAULT_TIMEOUT, CommandResult, Runner, SubprocessRunner
-from reconciler.plan.model import FileWrite
 from reconciler.render.files import write_atomically
 
 
@@ -51,6 +51,9 @@ class LocalHost:
     def read(self, path: str) -> CommandResult:
         return self._runner.read(path)
 
+    def host(self) -> CommandResult:
+        return self._runner.host()
+
     def write_file(self, write: FileWrite) -> bool:
         return write_atomically(Path(write.path), write.content, write.mode, keep_previous=True)
 
@@ -60,6 +63,35 @@ class LocalHost:
                 return True
         except OSError:
             return False
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class ReadOnlyHost:
+    """A host that observes through `runner` and refuses every change: for `plan` and `drift`,
+    and for a replayed support bundle, where nothing may be written or started."""
+
+    def __init__(self, runner: Runner) -> None:
+        self._runner = runner
+
+    def run(self, argv: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> CommandResult:
+        return self._runner.run(argv, timeout)
+
+    def read(self, path: str) -> CommandResult:
+        return self._runner.read(path)
+
+    def host(self) -> CommandResult:
+        return self._runner.host()
+
+    def write_file(self, write: FileWrite) -> bool:
+        raise PermissionError(f"read-only host: not writing {write.path}")
+
+    def tcp_connect(self, address: str, port: int, timeout: float) -> bool:
+        raise PermissionError(f"read-only host: not connecting to {address}:{port}")
 
     def monotonic(self) -> float:
         return time.monotonic()

@@ -19,9 +19,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from reconciler.core.plan.model import Action, ActionKind, Revision
 from reconciler.execute.report import ActionStatus, RunResult
 from reconciler.observe.runner import READ, CommandResult, Outcome
-from reconciler.plan.model import Action, ActionKind, Revision
 from reconciler.render.files import fsync_directory
 
 TAIL_LINES = 20

@@ -12,7 +12,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
 LOCK_NAME = "apply.lock"
+LOCK_POLL = 0.2
 
 
 class Busy(RuntimeError):
@@ -26,17 +29,15 @@ class Busy(RuntimeError):
 
 
 @contextlib.contextmanager
-def node_lock(state_dir: Path) -> Iterator[Path]:
-    """Hold the node's apply lock for the `with` block; raise `Busy` at once if it is held."""
+def node_lock(state_dir: Path, wait: float = 0.0, name: str = LOCK_NAME) -> Iterator[Path]:
+    """Hold the node's apply lock for the `with` block; raise `Busy` if it is still held after
+    `wait` seconds (at once by default). The agent takes it for each of its passes."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    path = state_dir / LOCK_NAME
+    path = state_dir / name
     # No O_TRUNC: until we hold the lock, the file holds the current holder's pid.
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise Busy(_holder(fd), path) from None
+        _take(fd, path, wait)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         try:
@@ -45,6 +46,20 @@ def node_lock(state_dir: Path) -> Iterator[Path]:
             os.ftruncate(fd, 0)  # no stale pid for the next reader; the lock goes with the close
     finally:
         os.close(fd)
+
+
+def _take(fd: int, path: Path, wait: float) -> None:
+    try:
+        for attempt in Retrying(
+            stop=stop_after_delay(wait),
+            wait=wait_fixed(LOCK_POLL),
+            retry=retry_if_exception_type(BlockingIOError),
+            reraise=True,
+        ):
+            with attempt:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise Busy(_holder(fd), path) from None
 
 
 def _holder(fd: int) -> int | None:

@@ -7,7 +7,7 @@ a plan that is already in dependency order (as the planner makes them) runs exac
 import heapq
 from collections.abc import Sequence
 
-from reconciler.plan.model import Action
+from reconciler.core.plan.model import Action
 
 
 def dependency_problems(actions: Sequence[Action]) -> list[str]:

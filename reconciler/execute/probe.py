@@ -8,9 +8,9 @@ missing, it timed out, it could not start) proves nothing, so it holds for neith
 import re
 from dataclasses import dataclass
 
+from reconciler.core.plan.model import Expect, Probe, StdoutTest, TcpProbe
 from reconciler.execute.host import Host
 from reconciler.observe.runner import CommandResult, Outcome
-from reconciler.plan.model import Expect, Probe, StdoutTest, TcpProbe
 
 TCP = "<tcp>"
 TAIL_LINES = 3

@@ -5,9 +5,9 @@ destroys data without the explicit opt-in (checked here again, whatever the plan
 dependencies do not resolve, or an action is malformed. Nothing of a refused plan runs.
 """
 
+from reconciler.core.plan.model import Action, ActionKind, Plan, Probe
 from reconciler.execute.order import dependency_problems
 from reconciler.execute.probe import pattern_problem
-from reconciler.plan.model import Action, ActionKind, Plan, Probe
 
 
 class PlanRefused(RuntimeError):

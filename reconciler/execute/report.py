@@ -9,7 +9,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.plan.model import ActionKind, Revision
+from reconciler.core.plan.model import ActionKind, Revision
+from reconciler.core.refs import Ref
 
 
 class Data(BaseModel):
@@ -41,7 +42,7 @@ class ActionResult(Data):
     id: str
     app: str
     kind: ActionKind
-    target: str
+    target: Ref
     status: ActionStatus
     seconds: float = 0.0
     attempts: int = Field(default=0, description="Runs of `do` (or polls of a wait); 0 when skipped.")
@@ -85,7 +86,7 @@ class ProgressEvent(Data):
     action: str
     app: str
     kind: ActionKind
-    target: str
+    target: Ref
     index: int = Field(description="1-based position of the action in the run.")
     total: int
     status: ActionStatus | None = None

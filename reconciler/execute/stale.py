@@ -5,7 +5,7 @@ ones the plan was computed from; otherwise the plan is stale and must be made ag
 are compared by content hash (always set): a commit alone says nothing of uncommitted changes.
 """
 
-from reconciler.plan.model import Plan, Revision
+from reconciler.core.plan.model import Plan, Revision
 
 
 class StalePlan(RuntimeError):

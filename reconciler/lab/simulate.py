@@ -11,20 +11,24 @@ from pathlib import Path
 import click
 
 from reconciler.commands.common import EXIT_ERROR, EXIT_OK, load_or_exit, manifest_paths
-from reconciler.desired import PlacementError, placement
+from reconciler.core.desired import PlacementError, placement
+from reconciler.core.plan.report import describe_action
 from reconciler.execute import ActionStatus
 from reconciler.lab.sim.rounds import Step, converge, simulated_cluster
 from reconciler.lab.sim.state import Cluster
 from reconciler.manifest import ManifestSet
-from reconciler.plan.report import describe_action
 
 
 def _show_step(number: int, step: Step) -> None:
-    pending = step.round.plan.pending()
-    if not pending and not step.round.plan.errors:
+    if step.result is None:
+        click.echo(f"round {number}, {step.node}: crashed during the pass")
+        return
+    plan, report = step.result.plan, step.result.report
+    pending = plan.pending()
+    if not pending and not plan.errors:
         return
     click.echo(f"round {number}, {step.node}: {len(pending)} action(s)")
-    results = {a.id: a for a in step.report.actions} if step.report else {}
+    results = {a.id: a for a in report.actions} if report else {}
     for action in pending:
         result = results.get(action.id)
         status = result.status.value if result else "not run"
@@ -34,7 +38,7 @@ def _show_step(number: int, step: Step) -> None:
             else ""
         )
         click.echo(f"  {status:<8} {action.id}: {describe_action(action)}{detail}")
-    for error in step.round.plan.errors:
+    for error in plan.errors:
         click.echo(f"  refused  {error}")
 
 

@@ -3,9 +3,9 @@
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from reconciler.core.plan.model import Action, ActionKind, FileWrite, Plan, Probe, Revision
 from reconciler.execute.report import Settings
 from reconciler.observe.runner import READ, CommandResult, Outcome
-from reconciler.plan.model import Action, ActionKind, FileWrite, Plan, Probe, Revision
 
 Answer = Callable[[tuple[str, ...]], CommandResult]
 Script = dict[tuple[str, ...], Sequence[CommandResult] | Answer]
@@ -110,7 +110,7 @@ def action(name: str, *depends: str, **fields: object) -> Action:
     values: dict[str, object] = {
         "id": name,
         "app": "web",
-        "target": f"thing:{name}",
+        "target": f"app:{name}",
         "kind": ActionKind.CREATE_LV,
         "do": ("do", name),
         "timeout": 30.0,

@@ -1,5 +1,7 @@
 """The engine over a scripted host: order, check/do/verify, retries, timeouts, waits, blocking."""
 
+from reconciler.core.plan.model import Action, ActionKind, FileWrite, Plan, TcpProbe
+from reconciler.core.plan.steps import ALL_UPTODATE
 from reconciler.execute import (
     ActionResult,
     ActionStatus,
@@ -13,8 +15,6 @@ from reconciler.execute import (
 from reconciler.execute.journal import CommandRecord, Phase
 from reconciler.execute.report import RunResult
 from reconciler.observe.runner import CommandResult
-from reconciler.plan.model import Action, ActionKind, FileWrite, Plan, TcpProbe
-from reconciler.plan.steps import ALL_UPTODATE
 from tests.execute.fakes import FAST, Script, ScriptedHost, action, fail, missing, ok, plan, probe, timeout
 
 

@@ -4,10 +4,10 @@ import socket
 import stat
 from pathlib import Path
 
+from reconciler.core.plan.model import ActionKind, FileWrite, Probe, TcpProbe
 from reconciler.execute import LocalHost, NullJournal, execute
 from reconciler.execute.report import Settings
 from reconciler.observe.runner import Outcome
-from reconciler.plan.model import ActionKind, FileWrite, Probe, TcpProbe
 from tests.execute.fakes import action, plan
 
 

@@ -3,9 +3,9 @@ proves nothing either way."""
 
 import pytest
 
+from reconciler.core.plan.model import Expect, StdoutTest, TcpProbe
 from reconciler.execute.probe import describe, evaluate, holds, seen
 from reconciler.observe.runner import CommandResult, Outcome
-from reconciler.plan.model import Expect, StdoutTest, TcpProbe
 from tests.execute.fakes import ScriptedHost, probe
 
 

@@ -2,10 +2,10 @@
 
 import pytest
 
+from reconciler.core.plan.model import ActionKind, FileWrite, Plan
 from reconciler.execute import NullJournal, PlanRefused, execute
 from reconciler.execute.journal import PlanRecord
 from reconciler.execute.report import RunResult
-from reconciler.plan.model import ActionKind, FileWrite, Plan
 from tests.execute.fakes import FAST, ScriptedHost, action, ok, plan, probe
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
+from reconciler.core.plan.model import Revision
 from reconciler.execute import StalePlan, check_fresh
-from reconciler.plan.model import Revision
 from tests.execute.fakes import plan
 
 PLANNED = Revision(commit="abc123" + "0" * 34, dirty=False, content_hash="1" * 64)

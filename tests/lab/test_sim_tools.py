@@ -2,11 +2,11 @@
 
 import pytest
 
+from reconciler.core.plan.model import FileWrite
 from reconciler.lab.sim import Crash, Crashed, CrashPoint, Fault, FaultKind, SimHost, simple_cluster
 from reconciler.lab.sim.commands import changes_state, read
 from reconciler.lab.sim.model import GIB
 from reconciler.observe.runner import Outcome
-from reconciler.plan.model import FileWrite
 from tests.lab.helpers import DEVICE, RESOURCE, fresh_pair, must, run, storage, synced_pair
 
 CONFIG = "name = 'web'\nmemory = 256\ndisk = ['phy:/dev/drbd0,xvda,w']\n"

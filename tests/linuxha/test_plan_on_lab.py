@@ -24,7 +24,8 @@ def _rounds(paths: list[Path]) -> list[tuple[int, str, list[tuple[str, str, tupl
     steps: list[tuple[int, str, list[tuple[str, str, tuple[str, ...], str]]]] = []
 
     def seen(number: int, step: Step) -> None:
-        plan = step.round.plan
+        assert step.result is not None
+        plan = step.result.plan
         actions = [
             (a.id, a.kind.value, a.do or (), a.write.content if a.write is not None else "")
             for a in plan.pending()

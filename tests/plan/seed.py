@@ -1,16 +1,16 @@
 """The seed's xapache on a simulated two-node cluster, and the rounds that reconcile it.
 
-A round is what `reconciler apply` does once on a node: observe, gather the per-application
-facts, compute drift and plan, execute. Shared by the planning tests and the lab's end-to-end tests.
+A round is the pass (`reconciler.core.reconcile`) once on a node: observe, diff, plan, execute.
+Shared by the planning tests and the lab's end-to-end tests.
 """
 
 import pytest
 
+from reconciler.core.reconcile import PassResult
 from reconciler.execute import ExecutionReport
 from reconciler.lab.sim import Cluster, lab_cluster, rounds
 from reconciler.lab.sim.model import GIB
 from reconciler.manifest import ManifestSet, load_manifests
-from reconciler.reconcile import Round
 from tests.conftest import REPO
 
 NODES = ("centos5s1", "centos5s2")
@@ -29,15 +29,16 @@ def new_cluster(manifests: ManifestSet) -> Cluster:
 
 def plan_on(
     cluster: Cluster, manifests: ManifestSet, node: str, active: dict[str, str], *, destructive: bool = True
-) -> Round:
+) -> PassResult:
     return rounds.plan_on(cluster, manifests, node, active, destructive=destructive)
 
 
 def apply_once(
     cluster: Cluster, manifests: ManifestSet, node: str, active: dict[str, str], *, destructive: bool = True
-) -> tuple[Round, ExecutionReport | None]:
+) -> tuple[PassResult, ExecutionReport | None]:
     step = rounds.apply_once(cluster, manifests, node, active, destructive=destructive)
-    return step.round, step.report
+    assert step.result is not None, f"{node} crashed during the pass"
+    return step.result, step.result.report
 
 
 def converge(cluster: Cluster, manifests: ManifestSet, active: dict[str, str], rounds_: int = 8) -> None:

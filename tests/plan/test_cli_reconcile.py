@@ -7,13 +7,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from reconciler.core.reconcile import probe_apps
 from reconciler.lab.sim import Cluster, SimHost, lab_cluster
 from reconciler.lab.sim.model import GIB
 from reconciler.manifest import ManifestSet
 from reconciler.observe.bundle import capture, write_bundle
 from reconciler.observe.node import HostFiles
 from reconciler.observe.runner import Runner
-from reconciler.reconcile import probe_apps
 from tests.cli import run
 from tests.conftest import REPO
 from tests.plan.seed import ON_S1, converge, new_cluster, seed_manifests
@@ -143,8 +143,8 @@ def test_apply_refuses_a_bundle(empty: Path) -> None:
 
 def test_the_initial_sync_progress_runs_at_the_declared_rate(capsys: pytest.CaptureFixture[str]) -> None:
     from reconciler.commands.applying import _show
+    from reconciler.core.plan.model import ActionKind
     from reconciler.execute import EventKind, ProgressEvent
-    from reconciler.plan.model import ActionKind
 
     # 8 GiB at 10 MiB/s is 819.2 s: after 205 s a quarter is done.
     event = ProgressEvent(

@@ -5,11 +5,11 @@ import json
 import jsonschema
 import pytest
 
+from reconciler.core.plan.model import ActionKind, Plan, Revision
+from reconciler.core.plan.report import plan_report
 from reconciler.execute import ActionStatus, StalePlan, check_fresh
 from reconciler.lab.sim import Fault, FaultKind, handle
 from reconciler.manifest import ManifestSet
-from reconciler.plan.model import ActionKind, Plan, Revision
-from reconciler.plan.report import plan_report
 from tests.conftest import REPO
 from tests.plan.seed import ON_S1, ON_S2, REVISION, apply_once, converge, new_cluster, plan_on, seed_manifests
 

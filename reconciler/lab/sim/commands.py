@@ -15,13 +15,13 @@ import errno
 import posixpath
 from collections.abc import Callable, Sequence
 
+from reconciler.core.plan.model import FileWrite
 from reconciler.lab.sim import drbd_report, reports, tool_drbd, tool_fs, tool_lvm, tool_net, tool_xen
 from reconciler.lab.sim.model import Node
 from reconciler.lab.sim.result import exited, missing, timed_out
 from reconciler.lab.sim.state import Cluster, Crash, CrashPoint, Fault, FaultKind
 from reconciler.observe.host import PROBE
 from reconciler.observe.runner import DEFAULT_TIMEOUT, READ, CommandResult, Outcome
-from reconciler.plan.model import FileWrite
 
 WRITE = "<write>"
 TCP = "<tcp>"

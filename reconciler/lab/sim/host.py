@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from reconciler.core.plan.model import FileWrite
 from reconciler.lab.sim import commands
 from reconciler.lab.sim.state import Cluster, locked
 from reconciler.observe.runner import DEFAULT_TIMEOUT, CommandResult
-from reconciler.plan.model import FileWrite
 
 T = TypeVar("T")
 

@@ -1,37 +1,40 @@
-"""Reconcile rounds on the simulated cluster: what `reconciler apply` does on each node, in turn.
+"""The simulated cluster's driver: the pass (`reconciler.core.reconcile`) on each node in turn.
 
-The same observe -> diff -> plan -> execute code as on a real node, against `SimHost`: used by
-`reconciler lab simulate` to try manifests without any host, and by the tests.
+Used by `reconciler lab simulate` to try manifests without any host, and by the tests. Each node
+runs exactly the pass a real node runs, against `SimHost`; the driver only chooses whose turn it
+is and stops when every powered node has converged (or is refused).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from reconciler.execute import ExecutionReport, NullJournal, Settings, execute
+from reconciler.core.placement import StaticPlacement
+from reconciler.core.plan.model import Revision
+from reconciler.core.reconcile import PassContext, PassOptions, PassResult, PassStatus, reconcile
+from reconciler.execute import NullJournal, Settings
 from reconciler.lab.sim.build import lab_cluster
 from reconciler.lab.sim.commands import Crashed
 from reconciler.lab.sim.host import SimHost
 from reconciler.lab.sim.model import GIB
 from reconciler.lab.sim.state import Cluster
 from reconciler.manifest import ManifestSet
-from reconciler.observe.node import observe_node
-from reconciler.plan.model import Revision
-from reconciler.plan.planner import Options
-from reconciler.reconcile import Round, compute_round, probe_apps
 
 REVISION = Revision(content_hash="simulated")
 # Virtual time: retries and polls cost nothing real, a resync still takes its simulated minutes.
 FAST = Settings(backoff_initial=0, backoff_max=0, poll_interval=5, verify_grace=5)
 DISK_SIZE = 64 * GIB
+OK = frozenset({PassStatus.CONVERGED, PassStatus.REQUEUE})
 
 
 @dataclass(frozen=True)
 class Step:
     node: str
-    round: Round
-    report: ExecutionReport | None
+    result: PassResult | None  # None: the node crashed during the pass
     crashed: bool = False
+
+    @property
+    def planned(self) -> int:
+        return 1 if self.result is None else len(self.result.plan.pending())
 
 
 def simulated_cluster(manifests: ManifestSet) -> Cluster:
@@ -48,56 +51,63 @@ def simulated_cluster(manifests: ManifestSet) -> Cluster:
     return lab_cluster(manifests.cluster.document, disks=disks, toolstack=toolstack)
 
 
-def plan_on(
-    cluster: Cluster, manifests: ManifestSet, node: str, active: dict[str, str], *, destructive: bool
-) -> Round:
-    host = SimHost(cluster, node)
-    return compute_round(
-        manifests,
+def sim_context(
+    cluster: Cluster,
+    manifests: ManifestSet,
+    node: str,
+    active: Mapping[str, str],
+    *,
+    act: bool,
+    destructive: bool,
+) -> PassContext:
+    return PassContext(
+        manifests=manifests,
         revision=REVISION,
-        observed=observe_node(host),
-        probed=probe_apps(host, manifests, node, active),
         node=node,
-        active=active,
-        options=Options(allow_destructive=destructive),
-        now=datetime.now(UTC),
+        host=SimHost(cluster, node),
+        placement=StaticPlacement(active, source="simulator"),
+        journal=NullJournal(),
+        options=PassOptions(allow_destructive=destructive, act=act, settings=FAST),
     )
 
 
+def plan_on(
+    cluster: Cluster, manifests: ManifestSet, node: str, active: Mapping[str, str], *, destructive: bool
+) -> PassResult:
+    return reconcile(sim_context(cluster, manifests, node, active, act=False, destructive=destructive))
+
+
 def apply_once(
-    cluster: Cluster, manifests: ManifestSet, node: str, active: dict[str, str], *, destructive: bool
+    cluster: Cluster, manifests: ManifestSet, node: str, active: Mapping[str, str], *, destructive: bool
 ) -> Step:
-    planned = plan_on(cluster, manifests, node, active, destructive=destructive)
-    if not planned.plan.pending():
-        return Step(node, planned, None)
     try:
-        report = execute(planned.plan, SimHost(cluster, node), NullJournal(), settings=FAST)
+        result = reconcile(sim_context(cluster, manifests, node, active, act=True, destructive=destructive))
     except Crashed:
-        return Step(node, planned, None, crashed=True)  # the agent died mid-plan: the next round resumes
-    return Step(node, planned, report)
+        return Step(node, None, crashed=True)  # the agent died mid-plan: the next round resumes
+    return Step(node, result)
 
 
 def converge(
     cluster: Cluster,
     manifests: ManifestSet,
-    active: dict[str, str],
+    active: Mapping[str, str],
     *,
     destructive: bool = True,
     rounds: int = 8,
     seen: Callable[[int, Step], None] | None = None,
 ) -> bool:
-    """Rounds on every powered node until none plans anything. True when that state is reached
-    with nothing refused; False when a refusal or the round limit stops it first."""
+    """Passes on every powered node until each has settled. True when all converged, False when
+    a refusal, a failure or the round limit stops it first."""
     for number in range(1, rounds + 1):
-        planned, refused = 0, 0
-        for node in cluster.nodes:
-            if not node.powered:
-                continue
-            step = apply_once(cluster, manifests, node.name, active, destructive=destructive)
-            planned += len(step.round.plan.pending()) + int(step.crashed)
-            refused += len(step.round.plan.errors)
+        steps = [
+            apply_once(cluster, manifests, node.name, active, destructive=destructive)
+            for node in cluster.nodes
+            if node.powered
+        ]
+        for step in steps:
             if seen is not None:
                 seen(number, step)
-        if planned == 0:
-            return refused == 0
+        if all(s.result is not None and s.result.report is None for s in steps):
+            # Drift left that no pass here can close (REQUEUE) waits on the other node: settled.
+            return all(s.result is not None and s.result.status in OK for s in steps)
     return False

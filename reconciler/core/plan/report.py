@@ -9,8 +9,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from reconciler.drift import Drift, Severity
-from reconciler.plan.model import Action, ActionKind, Plan, Revision
+from reconciler.core.drift import Drift, Severity
+from reconciler.core.plan.model import Action, ActionKind, Plan, Revision
 
 STOPPING = {
     ActionKind.STOP_DOMAIN,

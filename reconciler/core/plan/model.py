@@ -9,6 +9,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from reconciler.core.refs import Ref
+
 
 class Data(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -93,7 +95,7 @@ class Action(Data):
 
     id: str
     app: str
-    target: str
+    target: Ref
     kind: ActionKind
     do: tuple[str, ...] | None = None
     write: FileWrite | None = None

@@ -11,15 +11,18 @@ guessed about whose data is good.
 
 from dataclasses import dataclass, field
 
-from reconciler.desired import AppRole, DesiredApp, DesiredNode, DesiredVolume
-from reconciler.diff import Probed, find_resource
-from reconciler.drift import Drift, DriftCode
+from reconciler.core import refs
+from reconciler.core.desired import AppRole, DesiredApp, DesiredNode, DesiredVolume
+from reconciler.core.diff import Probed
+from reconciler.core.drift import Drift, DriftCode
+from reconciler.core.plan import steps
+from reconciler.core.plan.model import Action
+from reconciler.core.refs import ResourceRef
+from reconciler.core.resources import find_resource
 from reconciler.manifest.application import StopEscalation, Takeover
 from reconciler.observe.drbd.models import Resource
 from reconciler.observe.drbd.states import ConnectionState, DiskState, ReplicationState, Role
 from reconciler.observe.state import Observed
-from reconciler.plan import steps
-from reconciler.plan.model import Action
 from reconciler.render.drbd import DrbdFlavour
 
 
@@ -47,7 +50,7 @@ class _AppPlan:
         self.step = steps.Step(self.app)
         self.codes = {(d.resource, d.code) for d in self.drift}
 
-    def has(self, resource: str, code: DriftCode) -> bool:
+    def has(self, resource: ResourceRef, code: DriftCode) -> bool:
         return (resource, code) in self.codes
 
     def add(self, action: Action, *depends: Action | None) -> Action:
@@ -56,7 +59,7 @@ class _AppPlan:
         self.out.actions.append(action)
         return action
 
-    def drift_of(self, target: str) -> tuple[str, ...]:
+    def drift_of(self, target: ResourceRef) -> tuple[str, ...]:
         return tuple(sorted({d.code.value for d in self.drift if d.resource == target}))
 
     def refuse(self, message: str) -> None:
@@ -80,16 +83,16 @@ def plan_node(
 def _plan_storage(p: _AppPlan, after: Action | None = None) -> dict[str, Action | None]:
     """VG, LVs, resource files, metadata, up. Returns, per volume, the last action it waits on,
     or no entry when the resource is not known to be up yet (the round ends there)."""
-    vg = p.add(steps.create_vg(p.step), after) if p.has(f"vg:{p.app.vg}", DriftCode.VG_MISSING) else None
+    vg = p.add(steps.create_vg(p.step), after) if p.has(refs.vg(p.app.vg), DriftCode.VG_MISSING) else None
     ready: dict[str, Action | None] = {}
     for vol in p.app.volumes:
         lv = (
             p.add(steps.create_lv(p.step, vol), vg or after)
-            if p.has(f"lv:{vol.vg}/{vol.lv}", DriftCode.LV_MISSING)
+            if p.has(refs.lv(vol.vg, vol.lv), DriftCode.LV_MISSING)
             else None
         )
         config = None
-        if p.has(f"file:{vol.config_path}", DriftCode.DRBD_CONFIG_DIFFERS):
+        if p.has(refs.file(vol.config_path), DriftCode.DRBD_CONFIG_DIFFERS):
             config = p.add(steps.write_file(p.step, vol.config_path, vol.config), after)
         resource = _resource(p, vol)
         if resource is None:
@@ -109,7 +112,7 @@ def _reconnect(p: _AppPlan, vol: DesiredVolume, r: Resource, after: Action | Non
     which is the side to lose in a split brain, discards its own changes only when allowed."""
     if not any(c.connection_state is ConnectionState.STANDALONE for c in r.connections):
         return
-    if p.has(f"drbd:{vol.resource}", DriftCode.DRBD_SPLIT_BRAIN):
+    if p.has(refs.drbd(vol.resource), DriftCode.DRBD_SPLIT_BRAIN):
         return  # handled with its explicit refusal in _plan_standby
     if p.app.role is AppRole.STANDBY and p.options.allow_destructive:
         p.add(steps.discard_split_brain(p.step, vol, p.flavour), after)
@@ -139,9 +142,9 @@ def _plan_active(p: _AppPlan, probed: Probed) -> None:
     addresses = [
         p.add(steps.add_address(p.step, a), *promoted, *mounts)
         for a in p.app.addresses
-        if p.has(f"ip:{a.cidr}", DriftCode.IP_MISSING)
+        if p.has(refs.ip(a.cidr), DriftCode.IP_MISSING)
     ]
-    if p.has(f"domain:{p.app.domain.name}", DriftCode.APP_DOWN) or domain_config:
+    if p.has(refs.domain(p.app.domain.name), DriftCode.APP_DOWN) or domain_config:
         start = p.add(
             steps.start_domain(p.step, p.app.domain, p.app.start_timeout.total_seconds()),
             *promoted,
@@ -162,7 +165,7 @@ def _promote(p: _AppPlan, vol: DesiredVolume, r: Resource, after: Action | None)
     """The promotion of one volume, or None when it is Primary already or must not be promoted."""
     if r.role is Role.PRIMARY:
         return after
-    if p.has(f"drbd:{vol.resource}", DriftCode.DRBD_UNINITIALISED):
+    if p.has(refs.drbd(vol.resource), DriftCode.DRBD_UNINITIALISED):
         if not p.options.allow_destructive:
             p.refuse(
                 f"{vol.resource} holds no good data on either node; to make this node the source of the "
@@ -200,7 +203,7 @@ def _why_not_promote(p: _AppPlan, vol: DesiredVolume, r: Resource) -> str | None
 def _mount(p: _AppPlan, vol: DesiredVolume, promoted: Action | None) -> Action | None:
     fs = vol.filesystem
     assert fs is not None
-    if not p.has(f"fs:{fs.mount_point}", DriftCode.FS_NOT_MOUNTED):
+    if not p.has(refs.fs(fs.mount_point), DriftCode.FS_NOT_MOUNTED):
         return None
     if p.options.allow_destructive:
         # Level-triggered: also after a crash between the initial sync and this step. Its check
@@ -215,7 +218,7 @@ def _domain_config(p: _AppPlan) -> Action | None:
     d = p.app.domain
     if d.config is None or d.config_path is None:
         return None
-    if not p.has(f"file:{d.config_path}", DriftCode.DOMAIN_CONFIG_DIFFERS):
+    if not p.has(refs.file(d.config_path), DriftCode.DOMAIN_CONFIG_DIFFERS):
         return None
     return p.add(steps.write_file(p.step, d.config_path, d.config))
 
@@ -225,7 +228,7 @@ def _plan_standby(p: _AppPlan, probed: Probed) -> None:
     ready = _plan_storage(p, stopped)
     _domain_config(p)
     for vol in p.app.volumes:
-        name = f"drbd:{vol.resource}"
+        name = refs.drbd(vol.resource)
         if vol.resource not in ready:
             continue
         if p.has(name, DriftCode.DRBD_SPLIT_BRAIN):
@@ -244,23 +247,23 @@ def _stop_running(p: _AppPlan) -> Action | None:
     """What runs here though the peer is active: domain, addresses, mounts, Primary; reverse order."""
     app, last = p.app, None
     timeout = app.stop_timeout.total_seconds()
-    if p.has(f"domain:{app.domain.name}", DriftCode.APP_UP_ON_WRONG_NODE):
+    if p.has(refs.domain(app.domain.name), DriftCode.APP_UP_ON_WRONG_NODE):
         destroy = app.escalation is StopEscalation.DESTROY and p.options.allow_destructive
         last = p.add(steps.stop_domain(p.step, app.domain, timeout, destroy))
     removed = [
         p.add(steps.remove_address(p.step, a), last)
         for a in app.addresses
-        if p.has(f"ip:{a.cidr}", DriftCode.IP_UNEXPECTED)
+        if p.has(refs.ip(a.cidr), DriftCode.IP_UNEXPECTED)
     ]
     unmounted = [
         p.add(steps.unmount(p.step, v.filesystem.mount_point, timeout), last, *removed)
         for v in reversed(app.volumes)
-        if v.filesystem and p.has(f"fs:{v.filesystem.mount_point}", DriftCode.FS_MOUNTED_ON_STANDBY)
+        if v.filesystem and p.has(refs.fs(v.filesystem.mount_point), DriftCode.FS_MOUNTED_ON_STANDBY)
     ]
     demoted = [
         p.add(steps.demote(p.step, v), last, *removed, *unmounted)
         for v in app.volumes
-        if p.has(f"drbd:{v.resource}", DriftCode.APP_UP_ON_WRONG_NODE)
+        if p.has(refs.drbd(v.resource), DriftCode.APP_UP_ON_WRONG_NODE)
     ]
     chain = [a for a in (last, *removed, *unmounted, *demoted) if a is not None]
     return chain[-1] if chain else None

@@ -7,8 +7,11 @@ instead of guesses: a failed `lvm` is not "no volume groups".
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from reconciler.desired import AppRole, DesiredApp, DesiredNode, DesiredVolume
-from reconciler.drift import Drift, DriftCode, Severity
+from reconciler.core import refs
+from reconciler.core.desired import AppRole, DesiredApp, DesiredNode, DesiredVolume
+from reconciler.core.drift import Drift, DriftCode, Severity
+from reconciler.core.refs import ResourceRef
+from reconciler.core.resources import find_resource
 from reconciler.observe.drbd.models import Resource
 from reconciler.observe.drbd.states import ConnectionState, DiskState, ReplicationState, Role, SyncState
 from reconciler.observe.state import Observed, Section, ToolError
@@ -61,7 +64,7 @@ def diff(desired: DesiredNode, observed: Observed, probed: Probed) -> list[Drift
                 code=DriftCode.STATE_UNRECOGNISED,
                 severity=Severity.WARNING,
                 app="-",
-                resource=section.value,
+                resource=refs.section(section.value),
                 field=unknown.field,
                 desired="a known state",
                 observed=unknown.value,
@@ -83,7 +86,7 @@ class _AppDiff:
         self,
         code: DriftCode,
         severity: Severity,
-        resource: str,
+        resource: ResourceRef,
         fld: str,
         desired: str,
         observed: str,
@@ -119,7 +122,7 @@ class _AppDiff:
                 yield self.record(
                     DriftCode.OBSERVATION_FAILED,
                     Severity.WARNING,
-                    section.value,
+                    refs.section(section.value),
                     "observation",
                     "observed",
                     "failed",
@@ -139,7 +142,7 @@ class _AppDiff:
             yield self.record(
                 DriftCode.VG_MISSING,
                 Severity.ERROR,
-                f"vg:{self.app.vg}",
+                refs.vg(self.app.vg),
                 "present",
                 "present",
                 "absent",
@@ -153,7 +156,7 @@ class _AppDiff:
                 yield self.record(
                     DriftCode.LV_MISSING,
                     Severity.ERROR,
-                    f"lv:{vol.vg}/{vol.lv}",
+                    refs.lv(vol.vg, vol.lv),
                     "present",
                     "present",
                     "absent",
@@ -163,7 +166,7 @@ class _AppDiff:
                 yield self.record(
                     DriftCode.LV_TOO_SMALL,
                     Severity.WARNING,
-                    f"lv:{vol.vg}/{vol.lv}",
+                    refs.lv(vol.vg, vol.lv),
                     "size",
                     str(vol.size),
                     str(lv.size),
@@ -175,7 +178,7 @@ class _AppDiff:
                 yield self.record(
                     DriftCode.LV_UNDECLARED,
                     Severity.WARNING,
-                    f"lv:{self.app.vg}/{name}",
+                    refs.lv(self.app.vg, name),
                     "present",
                     "absent",
                     "present",
@@ -193,7 +196,7 @@ class _AppDiff:
                 yield self.record(
                     DriftCode.DRBD_DOWN,
                     Severity.ERROR,
-                    f"drbd:{vol.resource}",
+                    refs.drbd(vol.resource),
                     "state",
                     "up",
                     "down" if drbd.loaded else "module not loaded",
@@ -203,7 +206,7 @@ class _AppDiff:
             yield from self.drbd_resource(vol, resource, path)
 
     def drbd_resource(self, vol: DesiredVolume, r: Resource, path: Path) -> Iterator[Drift]:
-        name = f"drbd:{vol.resource}"
+        name = refs.drbd(vol.resource)
         want = Role.PRIMARY if self.active else Role.SECONDARY
         if r.role is not want:
             code = DriftCode.DRBD_ROLE if self.active else DriftCode.APP_UP_ON_WRONG_NODE
@@ -245,7 +248,7 @@ class _AppDiff:
             )
         yield from self.drbd_disks(vol, r, name, path)
 
-    def drbd_disks(self, vol: DesiredVolume, r: Resource, name: str, path: Path) -> Iterator[Drift]:
+    def drbd_disks(self, vol: DesiredVolume, r: Resource, name: ResourceRef, path: Path) -> Iterator[Drift]:
         local = [v.disk_state for v in r.volumes]
         peer_volumes = [p for c in r.connections for p in c.peer_volumes]
         if any(p.replication_state in _SYNCING for p in peer_volumes):
@@ -289,7 +292,7 @@ class _AppDiff:
                 continue
             path: Path = ("spec", "storage", "logicalVolumes", i, "filesystem", "mountPoint")
             mount = self.observed.mount_at(vol.filesystem.mount_point)
-            resource = f"fs:{vol.filesystem.mount_point}"
+            resource = refs.fs(vol.filesystem.mount_point)
             if self.active and mount is None:
                 yield self.record(
                     DriftCode.FS_NOT_MOUNTED, Severity.ERROR, resource, "mounted", "yes", "no", path
@@ -316,7 +319,7 @@ class _AppDiff:
                 yield self.record(
                     DriftCode.NETWORK_DOWN,
                     Severity.ERROR if self.active else Severity.WARNING,
-                    f"link:{ifname}",
+                    refs.link(ifname),
                     "state",
                     "UP",
                     "absent" if iface is None else "DOWN",
@@ -329,7 +332,7 @@ class _AppDiff:
             anywhere = self.observed.interfaces is not None and any(
                 a.ip.ip == want.address for i in self.observed.interfaces.interfaces for a in i.addresses
             )
-            resource = f"ip:{want.cidr}"
+            resource = refs.ip(want.cidr)
             if self.active and not present:
                 yield self.record(
                     DriftCode.IP_MISSING,
@@ -356,7 +359,7 @@ class _AppDiff:
         running = self.domain_running()
         if running is None:
             return
-        resource = f"domain:{dom.name}"
+        resource = refs.domain(dom.name)
         if self.active and not running:
             yield self.record(
                 DriftCode.APP_DOWN,
@@ -393,7 +396,7 @@ class _AppDiff:
         for i, vol in enumerate(self.app.volumes):
             yield from self.config_file(
                 DriftCode.DRBD_CONFIG_DIFFERS,
-                f"file:{vol.config_path}",
+                refs.file(vol.config_path),
                 vol.config_path,
                 vol.config,
                 ("spec", "storage", "logicalVolumes", i, "drbd"),
@@ -402,14 +405,14 @@ class _AppDiff:
         if dom.config is not None and dom.config_path is not None:
             yield from self.config_file(
                 DriftCode.DOMAIN_CONFIG_DIFFERS,
-                f"file:{dom.config_path}",
+                refs.file(dom.config_path),
                 dom.config_path,
                 dom.config,
                 ("spec", "domain", "config"),
             )
 
     def config_file(
-        self, code: DriftCode, resource: str, path: str, content: str, declared: Path
+        self, code: DriftCode, resource: ResourceRef, path: str, content: str, declared: Path
     ) -> Iterator[Drift]:
         current = self.probed.files.get(path)
         if current != content:
@@ -423,11 +426,3 @@ class _AppDiff:
                 declared,
                 detail=unified_diff(current, content, path),
             )
-
-
-def find_resource(resources: tuple[Resource, ...], vol: DesiredVolume) -> Resource | None:
-    """By name (DRBD 9, drbdadm) or, where the kernel does not name them (/proc/drbd), by minor."""
-    for r in resources:
-        if r.name == vol.resource or (r.name is None and any(v.minor == vol.minor for v in r.volumes)):
-            return r
-    return None

@@ -4,6 +4,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from reconciler.core.refs import Ref
+
 
 class Severity(StrEnum):
     ERROR = "error"  # the application is not as declared, or data is at risk
@@ -47,7 +49,7 @@ class Drift(BaseModel):
     code: DriftCode
     severity: Severity
     app: str
-    resource: str
+    resource: Ref
     field: str
     desired: str
     observed: str

@@ -7,8 +7,10 @@ answer exactly these). Each argument comes from a validated manifest value as on
 import re
 from dataclasses import dataclass
 
-from reconciler.desired import DesiredAddress, DesiredApp, DesiredDomain, DesiredVolume
-from reconciler.plan.model import Action, ActionKind, Expect, FileWrite, Probe, StdoutTest, TcpProbe
+from reconciler.core import refs
+from reconciler.core.desired import DesiredAddress, DesiredApp, DesiredDomain, DesiredVolume
+from reconciler.core.plan.model import Action, ActionKind, Expect, FileWrite, Probe, StdoutTest, TcpProbe
+from reconciler.core.refs import ResourceRef
 from reconciler.render.drbd import DrbdFlavour
 
 STORAGE_TIMEOUT = 120.0
@@ -31,7 +33,7 @@ class Step:
 
     app: DesiredApp
 
-    def action(self, kind: ActionKind, target: str, **fields: object) -> Action:
+    def action(self, kind: ActionKind, target: ResourceRef, **fields: object) -> Action:
         return Action.model_validate(
             {
                 "id": f"{self.app.name}/{target}/{kind.value}",
@@ -96,7 +98,7 @@ def sync_wait_seconds(vol: DesiredVolume) -> float:
 def create_vg(s: Step) -> Action:
     return s.action(
         ActionKind.CREATE_VG,
-        f"vg:{s.app.vg}",
+        refs.vg(s.app.vg),
         do=("vgcreate", s.app.vg, *s.app.physical_volumes),
         check=vg_exists(s.app.vg),
         verify=vg_exists(s.app.vg),
@@ -108,7 +110,7 @@ def create_vg(s: Step) -> Action:
 def create_lv(s: Step, v: DesiredVolume) -> Action:
     return s.action(
         ActionKind.CREATE_LV,
-        f"lv:{v.vg}/{v.lv}",
+        refs.lv(v.vg, v.lv),
         do=("lvcreate", "--yes", "--name", v.lv, "--size", f"{v.size}b", v.vg),
         check=lv_exists(v.vg, v.lv),
         verify=lv_exists(v.vg, v.lv),
@@ -120,7 +122,7 @@ def create_lv(s: Step, v: DesiredVolume) -> Action:
 def remove_lv(s: Step, vg: str, lv: str) -> Action:
     return s.action(
         ActionKind.REMOVE_LV,
-        f"lv:{vg}/{lv}",
+        refs.lv(vg, lv),
         do=("lvremove", "--yes", f"{vg}/{lv}"),
         check=lv_exists(vg, lv, Expect.NONZERO),
         verify=lv_exists(vg, lv, Expect.NONZERO),
@@ -133,7 +135,7 @@ def remove_lv(s: Step, vg: str, lv: str) -> Action:
 def write_file(s: Step, path: str, content: str) -> Action:
     return s.action(
         ActionKind.WRITE_FILE,
-        f"file:{path}",
+        refs.file(path),
         write=FileWrite(path=path, content=content),
         timeout=QUICK_TIMEOUT,
     )
@@ -148,7 +150,7 @@ def create_md(s: Step, v: DesiredVolume, force: bool) -> Action:
     has_metadata = Probe(argv=("drbdadm", "dump-md", v.resource), expect=Expect.NOT_CODE, code=NO_METADATA)
     return s.action(
         ActionKind.CREATE_MD,
-        f"drbd:{v.resource}",
+        refs.drbd(v.resource),
         do=argv,
         check=has_metadata,
         timeout=STORAGE_TIMEOUT,
@@ -160,7 +162,7 @@ def create_md(s: Step, v: DesiredVolume, force: bool) -> Action:
 def drbd_up(s: Step, v: DesiredVolume) -> Action:
     return s.action(
         ActionKind.DRBD_UP,
-        f"drbd:{v.resource}",
+        refs.drbd(v.resource),
         do=("drbdadm", "up", v.resource),
         check=drbd_role(v.resource, UP),
         verify=drbd_role(v.resource, UP),
@@ -173,7 +175,7 @@ def drbd_adjust(s: Step, v: DesiredVolume) -> Action:
     """Apply a changed resource file to a running resource (drbdadm compares and changes only that)."""
     return s.action(
         ActionKind.DRBD_UP,
-        f"drbd:{v.resource}",
+        refs.drbd(v.resource),
         do=("drbdadm", "adjust", v.resource),
         verify=drbd_role(v.resource, UP),
         timeout=STORAGE_TIMEOUT,
@@ -185,7 +187,7 @@ def wait_sync(s: Step, v: DesiredVolume, local_only: bool) -> Action:
     pattern = LOCAL_UPTODATE if local_only else ALL_UPTODATE
     return s.action(
         ActionKind.WAIT_SYNC,
-        f"drbd:{v.resource}",
+        refs.drbd(v.resource),
         wait=True,
         verify=_probe(("drbdadm", "dstate", v.resource), matches=pattern),
         timeout=sync_wait_seconds(v),
@@ -201,7 +203,7 @@ def initial_sync(s: Step, v: DesiredVolume, flavour: DrbdFlavour) -> Action:
         argv = ("drbdadm", "primary", "--force", v.resource)
     return s.action(
         ActionKind.INITIAL_SYNC,
-        f"drbd:{v.resource}",
+        refs.drbd(v.resource),
         do=argv,
         verify=drbd_role(v.resource, PRIMARY),
         timeout=QUICK_TIMEOUT,
@@ -213,7 +215,7 @@ def initial_sync(s: Step, v: DesiredVolume, flavour: DrbdFlavour) -> Action:
 def promote(s: Step, v: DesiredVolume) -> Action:
     return s.action(
         ActionKind.PROMOTE,
-        f"drbd:{v.resource}",
+        refs.drbd(v.resource),
         do=("drbdadm", "primary", v.resource),
         check=drbd_role(v.resource, PRIMARY),
         verify=drbd_role(v.resource, PRIMARY),
@@ -225,7 +227,7 @@ def promote(s: Step, v: DesiredVolume) -> Action:
 def demote(s: Step, v: DesiredVolume) -> Action:
     return s.action(
         ActionKind.DEMOTE,
-        f"drbd:{v.resource}",
+        refs.drbd(v.resource),
         do=("drbdadm", "secondary", v.resource),
         check=drbd_role(v.resource, SECONDARY),
         verify=drbd_role(v.resource, SECONDARY),
@@ -237,7 +239,10 @@ def demote(s: Step, v: DesiredVolume) -> Action:
 def connect(s: Step, v: DesiredVolume) -> Action:
     """Reconnect a StandAlone resource (after a partition, or as a split brain's survivor)."""
     return s.action(
-        ActionKind.CONNECT, f"drbd:{v.resource}", do=("drbdadm", "connect", v.resource), timeout=QUICK_TIMEOUT
+        ActionKind.CONNECT,
+        refs.drbd(v.resource),
+        do=("drbdadm", "connect", v.resource),
+        timeout=QUICK_TIMEOUT,
     )
 
 
@@ -249,7 +254,7 @@ def discard_split_brain(s: Step, v: DesiredVolume, flavour: DrbdFlavour) -> Acti
         argv = ("drbdadm", "connect", "--discard-my-data", v.resource)
     return s.action(
         ActionKind.DISCARD_SPLIT_BRAIN,
-        f"drbd:{v.resource}",
+        refs.drbd(v.resource),
         do=argv,
         timeout=QUICK_TIMEOUT,
         destructive=True,
@@ -263,7 +268,7 @@ def discard_split_brain(s: Step, v: DesiredVolume, flavour: DrbdFlavour) -> Acti
 def mkdir(s: Step, mount_point: str) -> Action:
     return s.action(
         ActionKind.MKDIR,
-        f"dir:{mount_point}",
+        refs.directory(mount_point),
         do=("mkdir", "-p", mount_point),
         check=_probe(("test", "-d", mount_point)),
         verify=_probe(("test", "-d", mount_point)),
@@ -295,7 +300,7 @@ def mkfs(s: Step, v: DesiredVolume) -> Action:
     assert v.filesystem is not None
     return s.action(
         ActionKind.MKFS,
-        f"fs:{v.filesystem.mount_point}",
+        refs.fs(v.filesystem.mount_point),
         do=("mkfs", "-t", v.filesystem.type.value, v.device),
         check=any_signature(v),
         verify=has_filesystem(v),
@@ -311,7 +316,7 @@ def fsck(s: Step, v: DesiredVolume) -> Action:
     # -p repairs what is safe to repair unattended; exit 1 means it did, and the filesystem is fine.
     return s.action(
         ActionKind.FSCK,
-        f"fs:{fs.mount_point}",
+        refs.fs(fs.mount_point),
         do=("fsck", "-p", "-T", "-t", fs.type.value, v.device),
         check=mounted(fs.mount_point, v.device),
         ok_exit=(0, 1),
@@ -326,7 +331,7 @@ def mount(s: Step, v: DesiredVolume) -> Action:
     options = ("-o", ",".join(fs.options)) if fs.options else ()
     return s.action(
         ActionKind.MOUNT,
-        f"fs:{fs.mount_point}",
+        refs.fs(fs.mount_point),
         do=("mount", "-t", fs.type.value, *options, v.device, fs.mount_point),
         check=mounted(fs.mount_point, v.device),
         verify=mounted(fs.mount_point, v.device),
@@ -338,7 +343,7 @@ def mount(s: Step, v: DesiredVolume) -> Action:
 def unmount(s: Step, mount_point: str, timeout: float) -> Action:
     return s.action(
         ActionKind.UNMOUNT,
-        f"fs:{mount_point}",
+        refs.fs(mount_point),
         do=("umount", mount_point),
         check=not_mounted(mount_point),
         verify=not_mounted(mount_point),
@@ -349,7 +354,7 @@ def unmount(s: Step, mount_point: str, timeout: float) -> Action:
 def add_address(s: Step, a: DesiredAddress) -> Action:
     return s.action(
         ActionKind.ADD_ADDRESS,
-        f"ip:{a.cidr}",
+        refs.ip(a.cidr),
         do=("ip", "addr", "add", a.cidr, "dev", a.interface),
         check=address_present(a),
         verify=address_present(a),
@@ -361,7 +366,7 @@ def add_address(s: Step, a: DesiredAddress) -> Action:
 def remove_address(s: Step, a: DesiredAddress) -> Action:
     return s.action(
         ActionKind.REMOVE_ADDRESS,
-        f"ip:{a.cidr}",
+        refs.ip(a.cidr),
         do=("ip", "addr", "del", a.cidr, "dev", a.interface),
         check=address_present(a, present=False),
         verify=address_present(a, present=False),
@@ -372,7 +377,7 @@ def remove_address(s: Step, a: DesiredAddress) -> Action:
 def start_domain(s: Step, d: DesiredDomain, timeout: float) -> Action:
     return s.action(
         ActionKind.START_DOMAIN,
-        f"domain:{d.name}",
+        refs.domain(d.name),
         do=d.start,
         check=domain_running(d),
         verify=domain_running(d),
@@ -385,7 +390,7 @@ def start_domain(s: Step, d: DesiredDomain, timeout: float) -> Action:
 def stop_domain(s: Step, d: DesiredDomain, timeout: float, destroy: bool) -> Action:
     return s.action(
         ActionKind.STOP_DOMAIN,
-        f"domain:{d.name}",
+        refs.domain(d.name),
         do=d.stop,
         check=domain_running(d, False),
         verify=domain_running(d, False),
@@ -404,5 +409,5 @@ def readiness(s: Step, timeout: float) -> Action:
     else:
         probe = _probe(("ping", "-c", "1", "-W", "1", str(check.address)))
     return s.action(
-        ActionKind.READINESS, f"domain:{s.app.domain.name}", wait=True, verify=probe, timeout=timeout
+        ActionKind.READINESS, refs.domain(s.app.domain.name), wait=True, verify=probe, timeout=timeout
     )

@@ -1,7 +1,7 @@
 """One reconcile round for this node: desired -> diff -> plan, and the facts it needs.
 
-`compute_round` is pure; `probe_apps` is the edge that reads the generated files' current
-contents and runs the status command of `toolstack: commands` applications.
+Pure: `reconciler.core.reconcile` gathers what it reads (the observation, and the probes of
+generated files and status commands) and acts on what it returns.
 """
 
 import hashlib
@@ -9,14 +9,13 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from reconciler.desired import DesiredNode, desired_node
-from reconciler.diff import Probed, diff
-from reconciler.drift import Drift, DriftCode
+from reconciler.core.desired import DesiredNode, desired_node
+from reconciler.core.diff import Probed, diff
+from reconciler.core.drift import Drift, DriftCode
+from reconciler.core.plan.model import Plan, Revision
+from reconciler.core.plan.planner import Options, plan_node
 from reconciler.manifest import ManifestSet
-from reconciler.observe.runner import Runner
 from reconciler.observe.state import Observed
-from reconciler.plan.model import Plan, Revision
-from reconciler.plan.planner import Options, plan_node
 from reconciler.render.drbd import DrbdFlavour
 
 
@@ -35,29 +34,13 @@ def drbd_flavour(observed: Observed) -> DrbdFlavour:
     return DrbdFlavour.V9
 
 
-def probe_apps(runner: Runner, manifests: ManifestSet, node: str, active: dict[str, str]) -> Probed:
-    desired = desired_node(manifests, node, active, DrbdFlavour.V9)
-    files: dict[str, str | None] = {}
-    running: dict[str, bool] = {}
-    for app in desired.apps:
-        paths = [v.config_path for v in app.volumes]
-        if app.domain.config_path is not None and app.domain.config is not None:
-            paths.append(app.domain.config_path)
-        for path in paths:
-            result = runner.read(path)
-            files[path] = result.stdout if result.ok else None
-        if app.domain.config_path is None:
-            running[app.name] = runner.run(app.domain.status).ok
-    return Probed(files=files, running=running)
-
-
 def digest(drift: list[Drift], probed: Probed) -> str:
     """What the plan depends on, hashed: the drift records and the files' contents.
 
     Counters that move every second (resync progress, load) are not in it, so a saved plan is
     refused when the node changed in a way that matters, not because a resync advanced.
     """
-    records = sorted((d.code.value, d.app, d.resource, d.field, d.desired, d.observed) for d in drift)
+    records = sorted((d.code.value, d.app, str(d.resource), d.field, d.desired, d.observed) for d in drift)
     files = sorted(
         (path, hashlib.sha256((content or "").encode()).hexdigest() if content is not None else None)
         for path, content in probed.files.items()
