@@ -27,10 +27,15 @@ class Round:
 
 
 def drbd_flavour(observed: Observed) -> DrbdFlavour:
-    """The resource file syntax the node's DRBD reads; 9 when the module is not loaded (yet)."""
+    """The resource file syntax the node's DRBD reads, from the version its kernel reports
+    (/proc/drbd's first line); 9 when the module is not loaded (yet)."""
     version = observed.drbd.version if observed.drbd is not None else None
-    if version is not None and version.startswith("8."):
+    if version is None:
+        return DrbdFlavour.V9
+    if version.startswith("8.4"):
         return DrbdFlavour.V84
+    if version.startswith("8."):
+        return DrbdFlavour.V83
     return DrbdFlavour.V9
 
 

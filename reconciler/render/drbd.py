@@ -1,4 +1,4 @@
-"""DRBD resource files (/etc/drbd.d/<resource>.res), one per logical volume, in 8.4 or 9 syntax.
+"""DRBD resource files (/etc/drbd.d/<resource>.res), one per logical volume, in 8.3, 8.4 or 9 syntax.
 
 Why the output cannot break out of DRBD's syntax: every word written comes from a validated
 manifest type. Names (`Name`, `LvName`) are `[A-Za-z0-9][A-Za-z0-9_.+-]*`, node names are host
@@ -35,6 +35,7 @@ _INDENT = "    "
 class DrbdFlavour(StrEnum):
     """The configuration syntax: what the nodes' drbdadm (chosen by the kernel module) reads."""
 
+    V83 = "8.3"  # also what DRBD 8.0 to 8.3 read: `syncer { rate }`, protocol at resource level
     V84 = "8.4"
     V9 = "9"
 
@@ -69,17 +70,30 @@ def render_drbd_resource(
         # a stray mount or `xl create` on the standby would then make it Primary. Only the agent
         # decides where an application is Primary.
         lines += _section("options", ["auto-promote no;"])
-    lines += _section("net", [f"protocol {lv.drbd.protocol};"])
-    # resync-rate is only the starting point of the dynamic resync controller, which is on by
-    # default (c-plan-ahead 20) and may run up to c-max-rate; c-plan-ahead 0 makes it the fixed
-    # rate the manifest declares, as linuxha.net's syncrate was.
-    lines += _section("disk", ["c-plan-ahead 0;", f"resync-rate {_drbd_rate(lv.drbd.sync_rate)};"])
+    lines += _replication(lv, flavour)
     for node_id, node in enumerate(nodes):
         lines += _host(app, lv, node, network, node_id if flavour is DrbdFlavour.V9 else None)
     if flavour is DrbdFlavour.V9:
         lines += _section("connection-mesh", [f"hosts {' '.join(_quoted(n.name) for n in nodes)};"])
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _replication(lv: LogicalVolume, flavour: DrbdFlavour) -> list[str]:
+    """Protocol and resync rate, where each version takes them."""
+    rate = _drbd_rate(lv.drbd.sync_rate)
+    if flavour is DrbdFlavour.V83:
+        # 8.3: protocol is a resource option and the rate a `syncer` one. Its dynamic resync
+        # controller (8.3.9 on) is off unless c-plan-ahead is set, and 8.3.1 knows no such
+        # option: the fixed rate needs nothing more.
+        return [f"{_INDENT}protocol {lv.drbd.protocol};", *_section("syncer", [f"rate {rate};"])]
+    # resync-rate is only the starting point of the dynamic resync controller, which is on by
+    # default (c-plan-ahead 20) and may run up to c-max-rate; c-plan-ahead 0 makes it the fixed
+    # rate the manifest declares, as linuxha.net's syncrate was.
+    return [
+        *_section("net", [f"protocol {lv.drbd.protocol};"]),
+        *_section("disk", ["c-plan-ahead 0;", f"resync-rate {rate};"]),
+    ]
 
 
 def _header(

@@ -27,9 +27,9 @@ import pytest
 
 from reconciler.render.drbd import DrbdFlavour
 
-PARSER_VERSION = {DrbdFlavour.V84: "8.4.11", DrbdFlavour.V9: "9.2.0"}
-# What `drbdadm -V` reports as DRBDADM_API_VERSION: 1 for drbdadm-84, 2 for the 9 parser.
-API_VERSION = {DrbdFlavour.V84: "1", DrbdFlavour.V9: "2"}
+PARSER_VERSION = {DrbdFlavour.V83: "8.3.16", DrbdFlavour.V84: "8.4.11", DrbdFlavour.V9: "9.2.0"}
+# What `drbdadm -V` reports as DRBDADM_API_VERSION: 88 for drbdadm-83, 1 for drbdadm-84, 2 for 9.
+API_VERSION = {DrbdFlavour.V83: "88", DrbdFlavour.V84: "1", DrbdFlavour.V9: "2"}
 GLOBAL_SECTION = "global {\n    usage-count no;\n    disable-ip-verification;\n}\n"
 E_CONFIG_INVALID = 10  # drbdadm's exit code for a configuration it cannot parse or accept
 

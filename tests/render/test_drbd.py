@@ -68,6 +68,13 @@ def test_the_override_selects_the_parser(flavour: DrbdFlavour) -> None:
     assert drbdadm.api_version(flavour) == drbdadm.API_VERSION[flavour]
 
 
+def test_the_83_parser_refuses_84_syntax(tmp_path: Path) -> None:
+    """Shows that the 8.3 checks run drbdadm-83: an 8.4 file (`disk { resync-rate }`) is refused."""
+    case = next(c for c in CASES if c.flavour is DrbdFlavour.V84)
+    result = drbdadm.dump(_write(tmp_path, case), case.lv.drbd.resource, case.node, DrbdFlavour.V83)
+    assert result.returncode == drbdadm.E_CONFIG_INVALID, result.explain()
+
+
 def test_the_84_parser_refuses_drbd9_syntax(fixtures: Path) -> None:
     """Shows that the 8.4 checks below run the strict 8.4 parser, not the tolerant 9 one."""
     fixture = fixtures / "drbd" / "r0-9-simple.res"
@@ -94,7 +101,10 @@ def test_drbdadm_accepts_the_file_as_each_node(tmp_path: Path, case: Case) -> No
             assert f"on {node.name} {{ node-id {node_id};" in dumped, result.stdout
     assert f"device /dev/drbd{case.lv.drbd.minor} minor {case.lv.drbd.minor};" in dumped
     assert f"protocol {case.lv.drbd.protocol};" in dumped
-    assert "c-plan-ahead 0;" in dumped
+    if case.flavour is DrbdFlavour.V83:
+        assert re.search(r"syncer \{ rate \d+[KMG];", dumped), result.stdout  # the fixed rate of 8.3
+    else:
+        assert "c-plan-ahead 0;" in dumped
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.flavour is DrbdFlavour.V84], ids=lambda c: c.id)
@@ -132,7 +142,7 @@ def test_a_broken_file_is_refused_with_its_line(tmp_path: Path, flavour: DrbdFla
     case = next(c for c in CASES if c.flavour is flavour)
     path = _write(tmp_path, case)
     lines = path.read_text().splitlines(keepends=True)
-    broken = next(i for i, line in enumerate(lines) if "resync-rate" in line)
+    broken = next(i for i, line in enumerate(lines) if re.search(r"\b(resync-)?rate ", line))
     lines[broken] = lines[broken].replace(";", "")
     path.write_text("".join(lines))
     result = drbdadm.dump(path, case.lv.drbd.resource, case.node, flavour)
