@@ -27,11 +27,21 @@ test: install lint
 schemas: install
 	$(BIN)/reconciler schema --out schemas
 
+# docs/manifest-reference.md from the models (a test compares it, as for the schemas).
+.PHONY: reference
+reference: install
+	$(BIN)/python -m reconciler.reference --out docs/manifest-reference.md
+
 demo: install
 	scripts/demo
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# The Debian package, built by Debian's tools in build/deb/ (docs/packaging.md).
+.PHONY: deb
+deb: install
+	scripts/build-deb $(BIN)/python
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,8 +1,9 @@
 """A plan-less summary of what a manifest set declares, for people."""
 
 from reconciler.manifest import LoadedApplication, ManifestSet
-from reconciler.manifest.cluster import Arbitration, ClusterSpec
+from reconciler.manifest.cluster import ArbitrationSpec, ClusterSpec
 from reconciler.manifest.monitor import format_action
+from reconciler.manifest.storage import Storage
 from reconciler.manifest.units import format_duration, format_rate, format_size
 
 
@@ -30,26 +31,18 @@ def _networks(spec: ClusterSpec) -> list[str]:
     return out
 
 
-def _arbitration(a: Arbitration) -> str:
+def _arbitration(a: ArbitrationSpec) -> str:
     tie = f"tie-breaker {a.tie_breaker.type} {a.tie_breaker.address}" if a.tie_breaker else "no tie-breaker"
     fence = f"fencing {a.fencing.command[0]}" if a.fencing else "no fencing"
     every, dead = format_duration(a.heartbeat_interval), format_duration(a.dead_time)
     return f"heartbeat every {every} on port {a.port}, peer dead after {dead}, {tie}, {fence}"
 
 
-def _application(app: LoadedApplication) -> list[str]:
-    spec = app.document.spec
-    p = spec.placement
-    vg = spec.storage.volume_group
+def _storage(storage: Storage) -> list[str]:
+    vg = storage.volume_group
     pvs = "; ".join(f"{node}: {' '.join(devs)}" for node, devs in vg.physical_volumes.items())
-    out = [
-        f"Application {app.name}  ({app.source.start.file}:{app.source.start.line})",
-        f"  placement    preferred {p.preferred_node}, {'sticky' if p.stickiness else 'not sticky'}, "
-        f"failback {p.failback.value}, takeover {p.takeover.value}, "
-        f"{'autostart' if p.autostart else 'manual start'}",
-        f"  storage      volume group {vg.name} ({pvs})",
-    ]
-    for lv in spec.storage.logical_volumes:
+    out = [f"  storage      volume group {vg.name} ({pvs})"]
+    for lv in storage.logical_volumes:
         d = lv.drbd
         fs = (
             f", {lv.filesystem.type.value} on {lv.filesystem.mount_point}"
@@ -60,6 +53,19 @@ def _application(app: LoadedApplication) -> list[str]:
             f"    {lv.name} {format_size(lv.size)}: DRBD {d.resource} /dev/drbd{d.minor} port {d.port} "
             f"protocol {d.protocol} at {format_rate(d.sync_rate)}{fs}"
         )
+    return out
+
+
+def _application(app: LoadedApplication) -> list[str]:
+    spec = app.document.spec
+    p = spec.placement
+    out = [
+        f"Application {app.name}  ({app.source.start.file}:{app.source.start.line})",
+        f"  placement    preferred {p.preferred_node}, {'sticky' if p.stickiness else 'not sticky'}, "
+        f"failback {p.failback.value}, takeover {p.takeover.value}, "
+        f"{'autostart' if p.autostart else 'manual start'}",
+        *_storage(spec.storage),
+    ]
     dom = spec.domain
     source = (
         "config inline"

@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, RootModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import PydanticSerializationError, SchemaError, SchemaSerializer, core_schema
 
 from reconciler.core.plan.model import Plan
 from reconciler.core.plan.report import DriftReport, PlanReport
@@ -19,6 +21,31 @@ class ManifestDocument(
     RootModel[Annotated[ClusterDocument | ApplicationDocument, Field(discriminator="kind")]]
 ):
     """Any manifest document; `kind` says which."""
+
+
+class ManifestJsonSchema(GenerateJsonSchema):
+    """Defaults written as the manifest writes them (`10s`, `10M/s`), not as Python holds them
+    (`PT10S`, 10485760): a default is what an operator could have written in its place. Defaults
+    made by a factory (a section left out, `actions`) are shown too."""
+
+    def get_default_value(self, schema: core_schema.WithDefaultSchema) -> Any:
+        factory = schema.get("default_factory")
+        if factory is None or schema.get("default_factory_takes_data"):
+            return super().get_default_value(schema)
+        return factory()  # type: ignore[call-arg]
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        json_schema = super().default_schema(schema)
+        if "default" not in json_schema or self.mode != "validation":
+            return json_schema
+        try:
+            serializer = SchemaSerializer(schema["schema"])
+            json_schema["default"] = serializer.to_python(
+                self.get_default_value(schema), mode="json", by_alias=True
+            )
+        except (SchemaError, PydanticSerializationError, TypeError, ValueError):
+            pass  # a schema referring to other definitions: its default is plain data already
+        return json_schema
 
 
 SCHEMAS: dict[str, Any] = {
@@ -39,7 +66,7 @@ def generate() -> dict[str, str]:
     for name, model in SCHEMAS.items():
         # Manifests are input (validation mode); reports are output (what the JSON holds).
         mode = "validation" if name in MANIFEST_SCHEMAS else "serialization"
-        schema = model.model_json_schema(by_alias=True, mode=mode)
+        schema = model.model_json_schema(by_alias=True, mode=mode, schema_generator=ManifestJsonSchema)
         schema = {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": SCHEMA_BASE + name,

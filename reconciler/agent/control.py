@@ -88,7 +88,12 @@ def _receive(conn: socket.socket) -> bytes:
 class ControlServer:
     """Serves requests on a Unix socket in a thread of its own until `close`."""
 
-    def __init__(self, path: Path, handler: Handler) -> None:
+    def __init__(
+        self,
+        path: Path,
+        handler: Handler,
+        thread: Callable[[str, Callable[[], None]], threading.Thread] | None = None,
+    ) -> None:
         self.path = path
         self._handler = handler
         _prepare(path)
@@ -99,7 +104,8 @@ class ControlServer:
         finally:
             os.umask(old)
         self._sock.listen(8)
-        self._thread = threading.Thread(target=self._serve, name="control", daemon=True)
+        make = thread or (lambda name, target: threading.Thread(target=target, name=name, daemon=True))
+        self._thread = make("control", self._serve)
         self._closed = threading.Event()
 
     def start(self) -> None:

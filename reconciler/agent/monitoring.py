@@ -36,6 +36,7 @@ class Monitors:
         manifests: Callable[[], ManifestSet],
         observed: Callable[[], Observed | None],
         running_here: Callable[[str], bool],
+        thread: Callable[[str, Callable[[], None]], threading.Thread] | None = None,
     ) -> None:
         self._runner = runner
         self._store = store
@@ -46,7 +47,8 @@ class Monitors:
         self._prober = WriteProber()
         self._due: dict[tuple[str, str], float] = {}
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="monitors", daemon=True)
+        make = thread or (lambda name, target: threading.Thread(target=target, name=name, daemon=True))
+        self._thread = make("monitors", self._run)
 
     def start(self) -> None:
         self._thread.start()

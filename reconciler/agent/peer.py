@@ -29,7 +29,12 @@ SENT_KEPT = 512  # send times remembered: many dead times' worth of heartbeats
 
 class PeerLink:
     def __init__(
-        self, links: HeartbeatLinks, interval: float, dead_time: float, wake: Callable[[], None]
+        self,
+        links: HeartbeatLinks,
+        interval: float,
+        dead_time: float,
+        wake: Callable[[], None],
+        thread: Callable[[str, Callable[[], None]], threading.Thread] | None = None,
     ) -> None:
         self.links = links
         self._interval = interval
@@ -48,7 +53,8 @@ class PeerLink:
         self._started = time.monotonic()
         self._silent = False
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+        make = thread or (lambda name, target: threading.Thread(target=target, name=name, daemon=True))
+        self._thread = make("heartbeat", self._run)
 
     @property
     def peer(self) -> str:

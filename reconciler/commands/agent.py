@@ -23,6 +23,7 @@ from reconciler.arbiter.lease import LeaseError
 from reconciler.arbiter.links import LinkError
 from reconciler.commands.common import EXIT_ERROR, resolve_paths
 from reconciler.manifest import ManifestError
+from reconciler.render.clstat import ClstatRow, ClstatSection, ClstatTable, clstat_row, render_clstat_table
 
 socket_option = click.option(
     "--socket",
@@ -76,37 +77,54 @@ def agent_command(
     sys.exit(agent.run())
 
 
+APPLICATIONS_HEADING = (
+    "Application  Node        State        Since                      Failures  Failover  Monitors"
+)
+
+
 def render_status(data: dict[str, Any]) -> str:
     """clstat's table: the cluster and its nodes, then one line per application."""
-    lines = [
-        f"Cluster: {data['cluster']}   (as node {data['node']} sees it)",
-        "",
-        "Node        State  Detail",
-    ]
-    for name, node in data["nodes"].items():
-        state = "UP" if node["up"] else "DOWN"
-        if "links" in node:
-            links = ", ".join(f"{n} {'-' if a is None else f'{a:.1f}s'}" for n, a in node["links"].items())
-            detail = f"last heartbeat per link: {links}"
-        else:
-            detail = "this node"
-        lines.append(f"{name:<11} {state:<6} {detail}")
-    lines += [
-        "",
-        "Application  Node        State        Since                      Failures  Failover  Monitors",
-    ]
-    for app, info in data["applications"].items():
-        monitors = ", ".join(f"{m} failing" for m in info["monitors"]["failing"]) or "ok"
-        if info["monitors"]["paused"]:
-            monitors += "; paused: " + ", ".join(info["monitors"]["paused"])
-        allowed = "yes" if info["failover_allowed"] else "no"
-        lines.append(
-            f"{app:<12} {info['node'] or '-':<11} {info['state']:<12} {info['since']:<26} "
-            f"{info['failures']:<9} {allowed:<9} {monitors}"
+    nodes = tuple(_node_row(name, node) for name, node in data["nodes"].items())
+    apps = tuple(_app_row(app, info) for app, info in data["applications"].items())
+    return render_clstat_table(
+        ClstatTable(
+            title=f"Cluster: {data['cluster']}   (as node {data['node']} sees it)",
+            nodes=ClstatSection("Node        State  Detail", nodes, separator=" "),
+            applications=ClstatSection(APPLICATIONS_HEADING, apps, separator=" "),
         )
-        if info["override"]:
-            lines.append(f"{'':<12} override: {_override(info['override'])} (a deviation from git)")
-    return "\n".join(lines)
+    )
+
+
+def _node_row(name: str, node: dict[str, Any]) -> ClstatRow:
+    state = "UP" if node["up"] else "DOWN"
+    if "links" in node:
+        links = ", ".join(f"{n} {'-' if a is None else f'{a:.1f}s'}" for n, a in node["links"].items())
+        detail = f"last heartbeat per link: {links}"
+    else:
+        detail = "this node"
+    return clstat_row((name, 11), (state, 6), (detail, 0))
+
+
+def _app_row(app: str, info: dict[str, Any]) -> ClstatRow:
+    monitors = ", ".join(f"{m} failing" for m in info["monitors"]["failing"]) or "ok"
+    if info["monitors"]["paused"]:
+        monitors += "; paused: " + ", ".join(info["monitors"]["paused"])
+    allowed = "yes" if info["failover_allowed"] else "no"
+    notes = (
+        (f"{'':<12} override: {_override(info['override'])} (a deviation from git)",)
+        if info["override"]
+        else ()
+    )
+    return clstat_row(
+        (app, 12),
+        (info["node"] or "-", 11),
+        (info["state"], 12),
+        (info["since"], 26),
+        (info["failures"], 9),
+        (allowed, 9),
+        (monitors, 0),
+        notes=notes,
+    )
 
 
 def _override(override: dict[str, Any]) -> str:

@@ -14,7 +14,8 @@ import click
 from pydantic import ValidationError
 
 from reconciler.commands.common import EXIT_ERROR, EXIT_OK
-from reconciler.commands.reconciling import Context, Target, compute, gather, round_options, style
+from reconciler.commands.reconciling import CommandContext, Target, compute, gather, round_options, style
+from reconciler.commands.selection import only_apps
 from reconciler.core.desired import PlacementError
 from reconciler.core.plan.model import ActionKind, Plan
 from reconciler.core.plan.report import plan_report, render_plan_text
@@ -91,7 +92,7 @@ def _failures(report: ExecutionReport) -> int:
     return len(failed)
 
 
-def _apply_saved(saved: Path, ctx: Context) -> int:
+def _apply_saved(saved: Path, ctx: CommandContext) -> int:
     try:
         plan = Plan.model_validate_json(saved.read_text())
     except (OSError, ValidationError) as err:
@@ -133,7 +134,7 @@ def _finished(result: PassResult) -> int:
     return EXIT_OK
 
 
-def _apply_rounds(ctx: Context, allow_destructive: bool) -> int:
+def _apply_rounds(ctx: CommandContext, allow_destructive: bool) -> int:
     """Rounds of the pass, each shown before it acts, until it converges or stops."""
     numbers = iter(range(1, MAX_ROUNDS + 1))
     estimates: dict[str, float] = {}
@@ -159,6 +160,7 @@ def _apply_rounds(ctx: Context, allow_destructive: bool) -> int:
 @click.command("apply")
 @round_options
 @click.option("--allow-destructive", is_flag=True, help="Allow steps that destroy data (each is marked).")
+@click.option("--app", "apps", multiple=True, metavar="APP", help="Act on APP only; repeatable.")
 def apply_command(
     paths: tuple[Path, ...],
     node: str | None,
@@ -167,6 +169,7 @@ def apply_command(
     state_dir: Path | None,
     force: bool,
     allow_destructive: bool,
+    apps: tuple[str, ...] = (),
 ) -> None:
     """Converge this node on the manifests, in rounds of observe, plan, execute.
 
@@ -182,7 +185,10 @@ def apply_command(
     manifests = tuple(p for p in paths if p.suffix != ".json")
     if len(saved) > 1:
         raise click.UsageError("give one saved plan")
+    if apps and saved:
+        raise click.UsageError("--app is for rounds: a saved plan is carried out as it is")
     ctx = gather(manifests, Target(node, active, None, state_dir, force))
+    ctx = replace(ctx, placement=only_apps(ctx.placement, ctx.manifests, apps))
     try:
         ctx.state_dir.mkdir(parents=True, exist_ok=True)
         with node_lock(ctx.state_dir, wait=LOCK_WAIT):

@@ -9,6 +9,7 @@ from reconciler import schemas as manifest_schema
 from reconciler.commands.common import EXIT_ERROR, load_or_exit, manifest_paths, resolve_paths
 from reconciler.describe import describe
 from reconciler.manifest import ManifestError, load_manifests
+from reconciler.outputs import OutputError, write_output
 
 
 @click.command()
@@ -54,9 +55,22 @@ def describe_command(paths: tuple[Path, ...]) -> None:
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("schemas"),
     show_default=True,
-    help="Directory to write the schemas into.",
+    help="Directory to write the schemas into; created if its parent exists. Each file in it is "
+    "written as any output is (docs/limits.md): atomically, a symbolic link refused.",
 )
 def schema(out: Path) -> None:
     """Write the JSON Schemas of the manifest documents (for editors and CI)."""
-    for path in manifest_schema.write(out):
+    try:
+        out.mkdir(exist_ok=True)
+    except FileNotFoundError:
+        message = f"{out}: the directory {out.parent} does not exist; create it first"
+        raise click.ClickException(message) from None
+    except OSError as err:
+        raise click.ClickException(f"{out}: cannot create the directory: {err.strerror or err}") from None
+    for name, text in manifest_schema.generate().items():
+        path = out / name
+        try:
+            write_output(path, text)
+        except OutputError as err:
+            raise click.ClickException(str(err)) from None
         click.echo(f"wrote {path}")

@@ -49,7 +49,7 @@ FORMATS = click.Choice(["text", "json", "markdown"])
 
 
 @dataclass(frozen=True)
-class Context:
+class CommandContext:
     """What every round command works from: the manifests, this node, and who decides placement."""
 
     manifests: ManifestSet
@@ -113,7 +113,7 @@ def _placement_source(target: Target) -> PlacementSource:
     return AgentPlacement()
 
 
-def gather(paths: tuple[Path, ...], target: Target) -> Context:
+def gather(paths: tuple[Path, ...], target: Target) -> CommandContext:
     """Everything a round command needs: manifests, revision, host, placement source."""
     manifests = load_or_exit(paths)
     observed: Observed | None = None
@@ -133,10 +133,12 @@ def gather(paths: tuple[Path, ...], target: Target) -> Context:
         os.environ.get("RECONCILER_STATE_DIR", manifests.cluster.document.spec.state_dir)
     )
     source = _placement_source(target)
-    return Context(manifests, revision, me, host, observed, source, where, offline=target.bundle is not None)
+    return CommandContext(
+        manifests, revision, me, host, observed, source, where, offline=target.bundle is not None
+    )
 
 
-def compute(ctx: Context, allow_destructive: bool) -> PassResult:
+def compute(ctx: CommandContext, allow_destructive: bool) -> PassResult:
     """The pass, planning only: what `apply` would do now."""
     options = PassOptions(allow_destructive=allow_destructive, act=False)
     try:
@@ -256,7 +258,7 @@ def drift_command(
     sys.exit(EXIT_ERROR if failed else EXIT_DRIFT if drift else EXIT_OK)
 
 
-def _overrides(ctx: Context) -> list[Drift]:
+def _overrides(ctx: CommandContext) -> list[Drift]:
     """The operators' overrides that the agent keeps on this node (none offline)."""
     if ctx.offline:
         return []

@@ -16,6 +16,7 @@ class Severity(StrEnum):
 class DriftCode(StrEnum):
     APP_DOWN = "APP_DOWN"
     APP_UP_ON_WRONG_NODE = "APP_UP_ON_WRONG_NODE"
+    DOMAIN_CRASHED = "DOMAIN_CRASHED"  # still holds its name and disks until destroyed, on either node
     VG_MISSING = "VG_MISSING"
     LV_MISSING = "LV_MISSING"
     LV_TOO_SMALL = "LV_TOO_SMALL"

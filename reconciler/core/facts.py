@@ -20,7 +20,12 @@ from reconciler.observe.state import Observed
 
 # What a standby node shows when (part of) the application runs there.
 RUNNING_CODES = frozenset(
-    {DriftCode.APP_UP_ON_WRONG_NODE, DriftCode.FS_MOUNTED_ON_STANDBY, DriftCode.IP_UNEXPECTED}
+    {
+        DriftCode.APP_UP_ON_WRONG_NODE,
+        DriftCode.DOMAIN_CRASHED,
+        DriftCode.FS_MOUNTED_ON_STANDBY,
+        DriftCode.IP_UNEXPECTED,
+    }
 )
 
 

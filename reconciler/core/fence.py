@@ -13,8 +13,9 @@ It runs through the executor and the journal like any plan.
 from datetime import datetime
 
 from reconciler.core.desired import DesiredApp, desired_node
-from reconciler.core.plan import steps
+from reconciler.core.plan import steps, storage_steps
 from reconciler.core.plan.model import Action, ActionKind, Plan, Revision
+from reconciler.core.plan.planner import nesting_order
 from reconciler.core.plan.steps import Step
 from reconciler.core.reconcile import only
 from reconciler.core.refs import domain as domain_ref
@@ -63,10 +64,9 @@ def _steps(app: DesiredApp) -> list[Action]:
         )
     ]
     out += [steps.remove_address(s, a) for a in app.addresses]
+    inner_first = reversed(nesting_order(app.volumes))
     out += [
-        steps.unmount(s, v.filesystem.mount_point, FENCE_STEP_TIMEOUT)
-        for v in reversed(app.volumes)
-        if v.filesystem
+        steps.unmount(s, v.filesystem.mount_point, FENCE_STEP_TIMEOUT) for v in inner_first if v.filesystem
     ]
-    out += [steps.demote(s, v) for v in app.volumes]
+    out += [storage_steps.demote(s, v) for v in app.volumes]
     return out

@@ -28,7 +28,7 @@ from reconciler.execute import DEFAULT_SETTINGS, ExecutionReport, Host, Journal,
 from reconciler.execute import execute as run_plan
 from reconciler.manifest import ManifestSet
 from reconciler.observe.node import HostFiles, observe_node
-from reconciler.observe.runner import Runner
+from reconciler.observe.runner import Outcome, Runner
 from reconciler.observe.state import Observed
 from reconciler.render.drbd import DrbdFlavour
 
@@ -97,7 +97,8 @@ def probe_apps(runner: Runner, manifests: ManifestSet, node: str, active: dict[s
     # Only paths and status commands are read here: the DRBD flavour changes no path.
     desired = desired_node(manifests, node, active, DrbdFlavour.V9)
     files: dict[str, str | None] = {}
-    running: dict[str, bool] = {}
+    running: dict[str, bool | None] = {}
+    unknown: dict[str, str] = {}
     for app in desired.apps:
         paths = [v.config_path for v in app.volumes]
         if app.domain.config_path is not None and app.domain.config is not None:
@@ -106,8 +107,13 @@ def probe_apps(runner: Runner, manifests: ManifestSet, node: str, active: dict[s
             result = runner.read(path)
             files[path] = result.stdout if result.ok else None
         if app.domain.config_path is None:
-            running[app.name] = runner.run(app.domain.status).ok
-    return Probed(files=files, running=running)
+            # Exit 0: running; a non-zero exit: not running; a hang, a missing program or a
+            # failure to start it: not known, and so possibly running.
+            status = runner.run(app.domain.status)
+            running[app.name] = status.ok if status.outcome in (Outcome.OK, Outcome.FAILED) else None
+            if running[app.name] is None:
+                unknown[app.name] = status.describe()
+    return Probed(files=files, running=running, unknown=unknown)
 
 
 def only(manifests: ManifestSet, apps: set[str]) -> ManifestSet:

@@ -17,6 +17,7 @@ from reconciler.execute.report import (
     ActionStatus,
     EventKind,
     ExecutionReport,
+    ExecutionSettings,
     ProgressEvent,
     Settings,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "Busy",
     "EventKind",
     "ExecutionReport",
+    "ExecutionSettings",
     "Host",
     "Journal",
     "LocalHost",

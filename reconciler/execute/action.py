@@ -5,7 +5,7 @@ decides what else runs (that is the engine's business) and never reads `Action.r
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_attempt, wait_exponential
@@ -13,26 +13,26 @@ from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_attem
 from reconciler.core.plan.model import Action, ActionKind, Probe, TcpProbe
 from reconciler.execute.host import Host
 from reconciler.execute.journal import ActionRecord, Journal, Phase, command_record
-from reconciler.execute.probe import describe, evaluate, seen
-from reconciler.execute.report import ActionResult, ActionStatus, EventKind, ProgressEvent, Settings
+from reconciler.execute.probe import ProbeAnswer, Verdict, describe, evaluate, seen, unanswered
+from reconciler.execute.report import ActionResult, ActionStatus, EventKind, ExecutionSettings, ProgressEvent
 from reconciler.observe.runner import CommandResult, Outcome
 
 WRITE = "<write>"
 
 
 @dataclass(frozen=True)
-class Context:
+class ActionContext:
     """What every action of one run shares."""
 
     host: Host
     journal: Journal
-    settings: Settings
+    settings: ExecutionSettings
     run: str
     progress: Callable[[ProgressEvent], None] | None
 
 
 @dataclass(frozen=True)
-class Ending:
+class ActionEnding:
     status: ActionStatus
     message: str
     attempts: int = 0
@@ -46,6 +46,7 @@ class Ran:
     span: tuple[datetime, datetime]
     seconds: float
     holds: bool | None = None
+    answered: bool = True  # a probe that could not tell holds or not (see `probe.judge`)
 
 
 def quote(argv: tuple[str, ...]) -> str:
@@ -55,7 +56,7 @@ def quote(argv: tuple[str, ...]) -> str:
 class ActionRun:
     """Takes one action; `take()` once."""
 
-    def __init__(self, context: Context, action: Action, index: int, total: int) -> None:
+    def __init__(self, context: ActionContext, action: Action, index: int, total: int) -> None:
         self.context = context
         self.host = context.host
         self.action = action
@@ -72,15 +73,20 @@ class ActionRun:
         self.emit(EventKind.FINISHED, elapsed=seconds, timeout=self.action.timeout, **fields)
         return result_of(self.action, ending, seconds)
 
-    def _take(self) -> Ending:
+    def _take(self) -> ActionEnding:
         action = self.action
         if action.kind is ActionKind.NOOP:
-            return Ending(ActionStatus.SKIPPED, "nothing to do")
+            return ActionEnding(ActionStatus.SKIPPED, "nothing to do")
         if action.check is not None:
             ran = self.probe(action.check)
             self.log(ran, Phase.CHECK, 1)
+            if not ran.answered:
+                # An error is not "done", nor "to do": doing it blind could destroy what the
+                # check failed to see (create-md over metadata a parse error hid).
+                why = f"check {describe(action.check)} gave no answer: {unanswered(action.check, ran.result)}"
+                return ActionEnding(ActionStatus.FAILED, why)
             if ran.holds:
-                return Ending(ActionStatus.SKIPPED, f"already done: {describe(action.check)}")
+                return ActionEnding(ActionStatus.SKIPPED, f"already done: {describe(action.check)}")
         if action.write is not None:
             return self._write()
         if action.wait:
@@ -89,7 +95,7 @@ class ActionRun:
 
     # --- do ------------------------------------------------------------------------------------
 
-    def _do(self) -> Ending:
+    def _do(self) -> ActionEnding:
         action = self.action
         assert action.do is not None
         argv = action.do
@@ -116,7 +122,7 @@ class ActionRun:
             return self._timed_out(attempts)
         if not self._succeeded(result):
             times = f" ({attempts} attempts)" if attempts > 1 else ""
-            return Ending(ActionStatus.FAILED, self._failure(result) + times, attempts)
+            return ActionEnding(ActionStatus.FAILED, self._failure(result) + times, attempts)
         return self._verified(f"ran {quote(argv)}", attempts)
 
     def _succeeded(self, result: CommandResult) -> bool:
@@ -143,12 +149,12 @@ class ActionRun:
             message=f"{self._failure(result)}; retrying in {delay:g} s",
         )
 
-    def _timed_out(self, attempts: int) -> Ending:
+    def _timed_out(self, attempts: int) -> ActionEnding:
         action = self.action
         assert action.do is not None
         message = f"{quote(action.do)} timed out after {action.timeout:g} s"
         if action.on_timeout is None:
-            return Ending(ActionStatus.FAILED, message, attempts)
+            return ActionEnding(ActionStatus.FAILED, message, attempts)
         ran = self.command(action.on_timeout, action.timeout)
         self.log(ran, Phase.ON_TIMEOUT, 1)
         if ran.result.ok:
@@ -157,12 +163,12 @@ class ActionRun:
             message += f"; then {ran.result.describe()}"
         if action.verify is None:
             status = ActionStatus.DONE if ran.result.ok else ActionStatus.FAILED
-            return Ending(status, message, attempts)
+            return ActionEnding(status, message, attempts)
         return self._verified(message, attempts)
 
     # --- write and wait -----------------------------------------------------------------------
 
-    def _write(self) -> Ending:
+    def _write(self) -> ActionEnding:
         """The host's writer compares content and mode itself and writes only what differs, so
         there is no separate check: "unchanged" is the skip, and a wrong mode is still mended."""
         write = self.action.write
@@ -183,12 +189,12 @@ class ActionRun:
 
         self.log(self.measure(do_write), Phase.DO, 1)
         if error is not None:
-            return Ending(ActionStatus.FAILED, f"could not write {write.path}: {error}", 1)
+            return ActionEnding(ActionStatus.FAILED, f"could not write {write.path}: {error}", 1)
         if not changed:
-            return Ending(ActionStatus.SKIPPED, f"{write.path} has this content already")
+            return ActionEnding(ActionStatus.SKIPPED, f"{write.path} has this content already")
         return self._verified(f"wrote {write.path}", 1)
 
-    def _wait(self) -> Ending:
+    def _wait(self) -> ActionEnding:
         """Poll `verify` until it holds or the action's timeout runs out. Polls are journaled when
         their answer changes (and the last one), not each of the thousands a resync may take."""
         action = self.action
@@ -206,22 +212,24 @@ class ActionRun:
                 logged = answer
             if ran.holds:
                 if polls == 1:
-                    return Ending(ActionStatus.SKIPPED, f"already holds: {describe(action.verify)}")
-                return Ending(ActionStatus.DONE, f"{describe(action.verify)} after {elapsed:.0f} s", polls)
+                    return ActionEnding(ActionStatus.SKIPPED, f"already holds: {describe(action.verify)}")
+                return ActionEnding(
+                    ActionStatus.DONE, f"{describe(action.verify)} after {elapsed:.0f} s", polls
+                )
             if elapsed >= action.timeout:
                 message = f"waited {action.timeout:g} s but {describe(action.verify)} does not hold"
-                return Ending(ActionStatus.FAILED, f"{message}: {seen(ran.result)}", polls)
+                return ActionEnding(ActionStatus.FAILED, f"{message}: {seen(ran.result)}", polls)
             stdout = ran.result.stdout.strip()
             self.emit(
                 EventKind.WAITING, attempt=polls, elapsed=elapsed, timeout=action.timeout, stdout=stdout
             )
             self.host.sleep(min(self.context.settings.poll_interval, action.timeout - elapsed))
 
-    def _verified(self, did: str, attempts: int) -> Ending:
+    def _verified(self, did: str, attempts: int) -> ActionEnding:
         """After `did`, `verify` must hold; it may take `verify_grace` seconds to settle."""
         verify = self.action.verify
         if verify is None:
-            return Ending(ActionStatus.DONE, did, attempts)
+            return ActionEnding(ActionStatus.DONE, did, attempts)
         settings = self.context.settings
         deadline = self.host.monotonic() + settings.verify_grace
         checks = 0
@@ -230,11 +238,11 @@ class ActionRun:
             ran = self.probe(verify)
             self.log(ran, Phase.VERIFY, checks)
             if ran.holds:
-                return Ending(ActionStatus.DONE, did, attempts)
+                return ActionEnding(ActionStatus.DONE, did, attempts)
             remaining = deadline - self.host.monotonic()
             if remaining <= 0:
                 message = f"{did} but {describe(verify)} does not hold: {seen(ran.result)}"
-                return Ending(ActionStatus.FAILED, message, attempts)
+                return ActionEnding(ActionStatus.FAILED, message, attempts)
             self.host.sleep(min(settings.poll_interval, remaining))
 
     # --- commands, journal, events ------------------------------------------------------------
@@ -255,11 +263,14 @@ class ActionRun:
         else:
             timeout = min(settings.probe_timeout, self.action.timeout)
 
-        def run() -> tuple[CommandResult, bool]:
-            answer = evaluate(probe, self.host, timeout)
-            return answer.result, answer.holds
+        answers: list[ProbeAnswer] = []
 
-        return self.measure(run)
+        def run() -> tuple[CommandResult, bool]:
+            answers.append(evaluate(probe, self.host, timeout))
+            return answers[0].result, answers[0].holds
+
+        ran = self.measure(run)
+        return replace(ran, answered=answers[0].verdict is not Verdict.NO_ANSWER)
 
     def log(self, ran: Ran, phase: Phase, attempt: int, holds: bool | None = None) -> None:
         record = command_record(
@@ -279,7 +290,7 @@ class ActionRun:
 
 
 def emit(
-    context: Context, action: Action, position: tuple[int, int], event: EventKind, **fields: object
+    context: ActionContext, action: Action, position: tuple[int, int], event: EventKind, **fields: object
 ) -> None:
     """Tell the caller's progress callback, if any; `position` is (index, total) in the run."""
     if context.progress is None:
@@ -289,7 +300,7 @@ def emit(
     context.progress(ProgressEvent.model_validate({"event": event, **common, **place, **fields}))
 
 
-def finish(context: Context, action: Action, ending: Ending, seconds: float = 0.0) -> None:
+def finish(context: ActionContext, action: Action, ending: ActionEnding, seconds: float = 0.0) -> None:
     """Journal how the action ended."""
     record = ActionRecord(
         run=context.run,
@@ -303,7 +314,7 @@ def finish(context: Context, action: Action, ending: Ending, seconds: float = 0.
     context.journal.append(record)
 
 
-def result_of(action: Action, ending: Ending, seconds: float = 0.0) -> ActionResult:
+def result_of(action: Action, ending: ActionEnding, seconds: float = 0.0) -> ActionResult:
     return ActionResult(
         id=action.id,
         app=action.app,

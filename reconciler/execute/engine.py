@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from reconciler.core.plan.model import Action, Plan
-from reconciler.execute.action import ActionRun, Context, Ending, emit, finish, result_of
+from reconciler.execute.action import ActionContext, ActionEnding, ActionRun, emit, finish, result_of
 from reconciler.execute.host import Host
 from reconciler.execute.journal import Journal, PlanRecord
 from reconciler.execute.order import in_order
@@ -25,12 +25,12 @@ from reconciler.execute.report import (
     ActionStatus,
     EventKind,
     ExecutionReport,
+    ExecutionSettings,
     ProgressEvent,
     RunResult,
-    Settings,
 )
 
-DEFAULT_SETTINGS = Settings()
+DEFAULT_SETTINGS = ExecutionSettings()
 
 
 def execute(
@@ -38,7 +38,7 @@ def execute(
     host: Host,
     journal: Journal,
     *,
-    settings: Settings = DEFAULT_SETTINGS,
+    settings: ExecutionSettings = DEFAULT_SETTINGS,
     progress: Callable[[ProgressEvent], None] | None = None,
 ) -> ExecutionReport:
     """Run the plan; raises `PlanRefused` (and runs nothing) if it may not be applied."""
@@ -50,7 +50,7 @@ def execute(
     actions = in_order(plan.actions)
     started_at, start = journal.now(), host.monotonic()
     journal.append(_plan_record(run, plan, journal, "begin"))
-    context = Context(host, journal, settings, run, progress)
+    context = ActionContext(host, journal, settings, run, progress)
     results: list[ActionResult] = []
     try:
         _run_all(context, actions, results)
@@ -74,7 +74,7 @@ def execute(
     )
 
 
-def _run_all(context: Context, actions: tuple[Action, ...], results: list[ActionResult]) -> None:
+def _run_all(context: ActionContext, actions: tuple[Action, ...], results: list[ActionResult]) -> None:
     # The failed actions behind each action that did not succeed: its own id if it failed, the
     # failures its dependencies trace back to if it is blocked.
     failures: dict[str, tuple[str, ...]] = {}
@@ -91,9 +91,11 @@ def _run_all(context: Context, actions: tuple[Action, ...], results: list[Action
 
 
 def _blocked(
-    context: Context, action: Action, behind: tuple[str, ...], index: int, total: int
+    context: ActionContext, action: Action, behind: tuple[str, ...], index: int, total: int
 ) -> ActionResult:
-    ending = Ending(ActionStatus.BLOCKED, "not run: it depends on " + ", ".join(behind) + ", which failed")
+    ending = ActionEnding(
+        ActionStatus.BLOCKED, "not run: it depends on " + ", ".join(behind) + ", which failed"
+    )
     finish(context, action, ending)
     emit(context, action, (index, total), EventKind.FINISHED, status=ending.status, message=ending.message)
     return result_of(action, ending)

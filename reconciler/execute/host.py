@@ -71,30 +71,12 @@ class LocalHost:
         time.sleep(seconds)
 
 
-class ReadOnlyHost:
+class ReadOnlyHost(LocalHost):
     """A host that observes through `runner` and refuses every change: for `plan` and `drift`,
-    and for a replayed support bundle, where nothing may be written or started."""
-
-    def __init__(self, runner: Runner) -> None:
-        self._runner = runner
-
-    def run(self, argv: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> CommandResult:
-        return self._runner.run(argv, timeout)
-
-    def read(self, path: str) -> CommandResult:
-        return self._runner.read(path)
-
-    def host(self) -> CommandResult:
-        return self._runner.host()
+    and for a replayed support bundle, where nothing may be written or connected to."""
 
     def write_file(self, write: FileWrite) -> bool:
         raise PermissionError(f"read-only host: not writing {write.path}")
 
     def tcp_connect(self, address: str, port: int, timeout: float) -> bool:
         raise PermissionError(f"read-only host: not connecting to {address}:{port}")
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)

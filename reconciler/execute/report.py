@@ -13,11 +13,11 @@ from reconciler.core.plan.model import ActionKind, Revision
 from reconciler.core.refs import Ref
 
 
-class Data(BaseModel):
+class ExecutionData(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Settings(Data):
+class ExecutionSettings(ExecutionData):
     """How patient execution is; the tests set the delays to 0."""
 
     attempts: int = Field(default=3, ge=1, description="Runs of a retryable `do` that fails, in all.")
@@ -38,7 +38,7 @@ class ActionStatus(StrEnum):
     BLOCKED = "blocked"  # not run: something it depends on failed
 
 
-class ActionResult(Data):
+class ActionResult(ExecutionData):
     id: str
     app: str
     kind: ActionKind
@@ -56,7 +56,7 @@ class RunResult(StrEnum):
     INTERRUPTED = "interrupted"  # stopped by an exception (a signal, a journal that cannot be written)
 
 
-class ExecutionReport(Data):
+class ExecutionReport(ExecutionData):
     run: str = Field(description="The id of this run, on every journal line it wrote.")
     node: str
     revision: Revision
@@ -81,7 +81,7 @@ class EventKind(StrEnum):
     FINISHED = "finished"  # `status` says how, after `elapsed` s (also for blocked ones, never started)
 
 
-class ProgressEvent(Data):
+class ProgressEvent(ExecutionData):
     event: EventKind
     action: str
     app: str
@@ -96,3 +96,8 @@ class ProgressEvent(Data):
     delay: float = 0.0
     stdout: str = Field(default="", description="The last stdout of the wait's probe (a DRBD disk state).")
     message: str = ""
+
+
+# Old name, still imported by reconciler/core/reconcile.py;
+# remove once that imports `ExecutionSettings`.
+Settings = ExecutionSettings

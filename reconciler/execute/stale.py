@@ -22,7 +22,7 @@ def check_fresh(plan: Plan, revision: Revision, digest: str, *, node: str | None
     if node is not None and node != plan.node:
         reasons.append(f"the plan was made for node {plan.node}, this is {node}")
     if revision.content_hash != plan.revision.content_hash:
-        then, now = describe_revision(plan.revision), describe_revision(revision)
+        then, now = plan.revision.describe(), revision.describe()
         if then == now:  # same commit, both dirty: only the hashes tell them apart
             then += f", content {plan.revision.content_hash[:12]}"
             now += f", content {revision.content_hash[:12]}"
@@ -34,11 +34,3 @@ def check_fresh(plan: Plan, revision: Revision, digest: str, *, node: str | None
         )
     if reasons:
         raise StalePlan(reasons)
-
-
-def describe_revision(revision: Revision) -> str:
-    """`git abc123def456 with uncommitted changes`, or `content 0123456789ab` outside git."""
-    if revision.commit is None:
-        return f"content {revision.content_hash[:12]}"
-    dirty = " with uncommitted changes" if revision.dirty else ""
-    return f"git {revision.commit[:12]}{dirty}"

@@ -58,12 +58,33 @@ def lab(ctx: click.Context, root: Path | None) -> None:
     show_default=True,
     help="Simulated seconds per real second (resyncs take simulated time).",
 )
+@click.option(
+    "--drbd",
+    "drbd",
+    multiple=True,
+    metavar="[NODE=]VERSION",
+    help="The DRBD the nodes simulate: 8.3 (8.3.16), 8.4 (8.4.11) or 9 (9.2.8, the default); "
+    "NODE=VERSION for one node (repeat it for a pair in the middle of an upgrade).",
+)
+@click.option(
+    "--toolstack",
+    type=click.Choice(["xm", "xl"]),
+    default=None,
+    help="The Xen toolstack of the nodes (default: the one the applications declare).",
+)
 @click.pass_context
-def up_command(ctx: click.Context, manifests: Path, lab_id: str | None, speed: float) -> None:
+def up_command(
+    ctx: click.Context,
+    manifests: Path,
+    lab_id: str | None,
+    speed: float,
+    drbd: tuple[str, ...],
+    toolstack: str | None,
+) -> None:
     """Build a lab: one namespace per node, one veth link per network, the nodes' addresses, and
     a simulator shared by the nodes for LVM, DRBD, filesystems and Xen (stand-ins on their PATH)."""
     with reporting():
-        made = labs.up(manifests, lab_root(ctx), lab_id, speed=speed)
+        made = labs.up(manifests, lab_root(ctx), lab_id, speed=speed, drbd=drbd, toolstack=toolstack)
     click.echo(f"lab {made.id} is up: cluster {made.inventory.manifest.cluster}, in {made.dir}")
     for record in made.inventory.nodes:
         ends = [link.end(record.name) for link in made.inventory.plan.links]
@@ -81,8 +102,9 @@ def up_command(ctx: click.Context, manifests: Path, lab_id: str | None, speed: f
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def status_command(ctx: click.Context, lab_id: str | None, as_json: bool) -> None:
-    """Each node's holder, links, addresses, and whether it reaches its peer on each network;
-    then the applications as the simulator has them (text only)."""
+    """The stand-in server; each node's holder, links, addresses, whether it reaches its peer on
+    each network, its replication processes; the switch's ports, cuts and faults; then the
+    applications as the simulator has them (text only)."""
     with reporting():
         opened = open_from(ctx, lab_id)
         observed = status(opened)
@@ -120,13 +142,19 @@ def exec_command(ctx: click.Context, lab_id: str | None, node: str, argv: tuple[
 
 @lab.command("partition")
 @lab_id_option
+@click.option(
+    "--from", "sender", metavar="NODE", help="One way only: drop what NODE sends (it still hears its peer)."
+)
 @click.argument("network", required=False)
 @click.pass_context
-def partition_command(ctx: click.Context, lab_id: str | None, network: str | None) -> None:
-    """Take NETWORK's link (default: every link) down on both nodes."""
+def partition_command(
+    ctx: click.Context, lab_id: str | None, sender: str | None, network: str | None
+) -> None:
+    """Cut NETWORK (default: every network) at the switch; the nodes keep their carrier."""
     with reporting():
-        cut = labs.partition(open_from(ctx, lab_id), network)
-    click.echo(f"partitioned: {', '.join(cut)}")
+        cut = labs.partition(open_from(ctx, lab_id), network, sender)
+    one_way = f" (one way: what {sender} sends is dropped)" if sender else ""
+    click.echo(f"partitioned: {', '.join(cut)}{one_way}")
 
 
 @lab.command("heal")
@@ -134,7 +162,7 @@ def partition_command(ctx: click.Context, lab_id: str | None, network: str | Non
 @click.argument("network", required=False)
 @click.pass_context
 def heal_command(ctx: click.Context, lab_id: str | None, network: str | None) -> None:
-    """Bring NETWORK's link (default: every link) up again on the nodes that are on."""
+    """Undo the partitions (both ways and one way) of NETWORK (default: every network)."""
     with reporting():
         healed = labs.heal(open_from(ctx, lab_id), network)
     click.echo(f"healed: {', '.join(healed)}")
@@ -145,7 +173,7 @@ def heal_command(ctx: click.Context, lab_id: str | None, network: str | None) ->
 @click.argument("node")
 @click.pass_context
 def kill_command(ctx: click.Context, lab_id: str | None, node: str) -> None:
-    """Power NODE off: SIGKILL every process in it, take its links down."""
+    """Power NODE off: SIGKILL every process in it, remove its namespace (the peer keeps its carrier)."""
     with reporting():
         nodes.kill(open_from(ctx, lab_id), node)
     click.echo(f"{node} is off")
@@ -156,7 +184,7 @@ def kill_command(ctx: click.Context, lab_id: str | None, node: str) -> None:
 @click.argument("node")
 @click.pass_context
 def start_command(ctx: click.Context, lab_id: str | None, node: str) -> None:
-    """Power NODE on again: a new holder, its links up (except partitioned networks)."""
+    """Power NODE on again: its namespace and links anew, a new holder (partitions stay)."""
     with reporting():
         started = nodes.start(open_from(ctx, lab_id), node)
     click.echo(f"{node} is on" if started else f"{node} was already on")

@@ -1,15 +1,19 @@
 """`reconciler lab fault ...`: inject faults into a running lab (see `faults`)."""
 
+import re
+
 import click
 
 from reconciler.lab import faults
 from reconciler.lab.cli_common import lab_id_option, open_from, reporting
+from reconciler.lab.errors import LabError
 from reconciler.lab.sim.state import FaultKind
 
 
 @click.group("fault")
 def fault_group() -> None:
-    """Inject faults: a command that fails or hangs, a domain that crashes, a disk that fails.
+    """Inject faults: a command that fails or hangs, a domain that crashes, a disk that fails,
+    a link that loses or delays packets.
 
     A node's power-off is `lab kill NODE`; a cut link is `lab partition NETWORK`.
     """
@@ -120,3 +124,69 @@ def fault_clear_command(ctx: click.Context, lab_id: str | None, node: str | None
     with reporting():
         removed = faults.clear(open_from(ctx, lab_id), node)
     click.echo(f"cleared {removed} fault(s)")
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|us)?")
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)%?")
+
+
+def _milliseconds(text: str | None, option: str) -> float:
+    if text is None:
+        return 0.0
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        raise LabError(f"{option} {text!r}: give a duration such as 50ms or 0.2s")
+    value = float(match[1])
+    return value * {"s": 1000.0, "us": 0.001}.get(match[2] or "ms", 1.0)
+
+
+def _percent(text: str | None) -> float:
+    if text is None:
+        return 0.0
+    match = _PERCENT.fullmatch(text.strip())
+    if match is None or float(match[1]) > 100:
+        raise LabError(f"--loss {text!r}: give a percentage such as 5% (at most 100%)")
+    return float(match[1])
+
+
+@fault_group.command("net")
+@lab_id_option
+@click.option("--loss", metavar="PERCENT", help="Drop this share of the packets toward NODE, e.g. 5%.")
+@click.option("--delay", metavar="TIME", help="Delay the packets toward NODE, e.g. 50ms (needs netem).")
+@click.option("--jitter", metavar="TIME", help="Vary the delay by up to this much, e.g. 10ms.")
+@click.option("--clear", is_flag=True, help="Remove the faults toward NODE (on NETWORK, or all).")
+@click.argument("node")
+@click.argument("network", required=False)
+@click.pass_context
+def fault_net_command(
+    ctx: click.Context,
+    lab_id: str | None,
+    loss: str | None,
+    delay: str | None,
+    jitter: str | None,
+    clear: bool,
+    node: str,
+    network: str | None,
+) -> None:
+    """The switch loses or delays what it delivers to NODE on NETWORK (default: every network).
+
+    Example: reconciler lab fault net centos5s2 --loss 5% --delay 50ms --jitter 10ms private
+    """
+    with reporting():
+        opened = open_from(ctx, lab_id)
+        if clear:
+            if loss or delay or jitter:
+                raise LabError("--clear takes no --loss, --delay or --jitter")
+            removed = faults.clear_link_faults(opened, node, network)
+            click.echo(f"cleared {removed} link fault(s)")
+            return
+        made = faults.link_fault(
+            opened,
+            node,
+            network,
+            _percent(loss),
+            _milliseconds(delay, "--delay"),
+            _milliseconds(jitter, "--jitter"),
+        )
+    for fault in made:
+        click.echo(f"armed: {fault.describe()}")

@@ -8,7 +8,8 @@ until cleared). Only stand-in programs can be made to fail: `ip`, `ping` and lvm
 the real ones. A crash kills the domain's guest process with SIGKILL, as a guest kernel's panic
 ends a domain (the hypervisor then forgets it). A failed disk is DRBD's backing device breaking:
 DRBD detaches it (on-io-error detach) and the node goes Diskless until it is repaired and
-attached again (sim/drbd_disk.py). A power-off and a cut link are `lab kill` and
+attached again (sim/drbd_disk.py). A bad link loses or delays at the switch what it delivers to
+a node (`switch.py`), until cleared. A power-off and a cut link are `lab kill` and
 `lab partition`.
 """
 
@@ -22,6 +23,7 @@ from reconciler.lab.sim.commands import TOOLS
 from reconciler.lab.sim.state import Fault, FaultKind
 from reconciler.lab.simsetup import REAL_PROGRAMS
 from reconciler.lab.simstate import has_sim, transaction
+from reconciler.lab.switch import LinkFault, apply_faults, clear_delay
 
 EVERY_TIME = -1
 
@@ -112,3 +114,53 @@ def describe(fault: Fault) -> str:
     count = "every time" if fault.times < 0 else f"{fault.times} more time(s)"
     what = "hangs" if fault.kind is FaultKind.HANG else f"fails with exit code {fault.exit_code}"
     return f"{where}: '{' '.join(fault.argv)}' {what}, {count}"
+
+
+def _apply_switch(lab: Lab) -> None:
+    inventory = lab.inventory
+    apply_faults(lab.runner, inventory.plan, lab.dir, inventory.one_way, inventory.link_faults)
+
+
+def link_fault(
+    lab: Lab, node: str, network: str | None, loss: float, delay_ms: float, jitter_ms: float
+) -> list[LinkFault]:
+    """What the switch delivers to `node` on `network` (every network for None) is lost with
+    `loss` percent and delayed; replaces that link's previous fault. The faults made."""
+    lab.node(node)
+    if not (loss or delay_ms):
+        raise LabError("give --loss and/or --delay (or --clear)")
+    if jitter_ms and not delay_ms:
+        raise LabError("--jitter varies a --delay: give both")
+    made = [
+        LinkFault(network=link.network, node=node, loss=loss, delay_ms=delay_ms, jitter_ms=jitter_ms)
+        for link in lab.inventory.plan.selected_links(network)
+    ]
+    keys = {(f.network, f.node) for f in made}
+    previous = list(lab.inventory.link_faults)
+    lab.inventory.link_faults = [f for f in previous if (f.network, f.node) not in keys] + made
+    lab.save()
+    try:
+        _apply_switch(lab)
+    except LabError:
+        lab.inventory.link_faults = previous  # refused (no netem): the switch is as it was
+        lab.save()
+        _apply_switch(lab)
+        raise
+    return made
+
+
+def clear_link_faults(lab: Lab, node: str | None, network: str | None) -> int:
+    """Remove the bad-link faults toward `node` on `network` (None: every one); how many."""
+    if node is not None:
+        lab.node(node)
+    networks = {link.network for link in lab.inventory.plan.selected_links(network)}
+    gone = [f for f in lab.inventory.link_faults if f.network in networks and node in (None, f.node)]
+    lab.inventory.link_faults = [f for f in lab.inventory.link_faults if f not in gone]
+    lab.save()
+    _apply_switch(lab)
+    for fault in gone:
+        record = lab.inventory.record(fault.node)
+        if fault.delay_ms and record is not None and record.running:
+            link = lab.inventory.plan.selected_links(fault.network)[0]
+            clear_delay(lab.runner, lab.inventory.plan, link, fault.node)
+    return len(gone)

@@ -1,6 +1,6 @@
 """A lab's inventory: what `lab up` planned and created, in `<root>/<lab id>/lab.json`.
 
-Each thing is recorded before it is created (namespaces, veth pairs) or right after (the PIDs of
+Each thing is recorded before it is created (namespaces, the switch) or right after (the PIDs of
 the holders and of the stand-in server, known only then), and the file is rewritten atomically
 each time. A crash of `lab up` at any point thus leaves an inventory that names everything that
 may exist, so `down` can undo it; what a crash leaves unrecorded `down` still finds by the lab's
@@ -11,7 +11,9 @@ The lab directory also holds `bin/` (stand-in executables, first on each node's 
 that answers them; its `standin.log` and `standin-drbd.conf` beside it), and per node
 `<node>/state/` (its state directory), `<node>/etc/` (its own /etc/drbd.d and /etc/xen),
 `<node>/disks/` (its physical volumes' images), `<node>/lvm/` (its lvm.conf) and its kernel files
-`proc-drbd` and `mountinfo`, all kept across a power-off, as a disk would be.
+`proc-drbd` and `mountinfo`, all kept across a power-off, as a disk would be; `disks/<node>/drbd<minor>/`
+holds what a node's DRBD device carries (the directory mounted where the device is, `fsmount.py`),
+and `<node>/root` is where a node's own root is assembled at boot; `switch.nft` the switch's rules.
 """
 
 import hashlib
@@ -25,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from reconciler.lab.errors import LabError
 from reconciler.lab.network import EndPlan, NetworkPlan
+from reconciler.lab.switch import LinkFault, OneWay
 from reconciler.observe.runner import Runner, SubprocessRunner
 from reconciler.render.files import write_atomically
 
@@ -73,11 +76,6 @@ class NodeRecord(BaseModel):
     interfaces: dict[str, str] = {}  # network -> interface name, once the end is in place
 
 
-class VethRecord(BaseModel):
-    network: str
-    temp_names: tuple[str, str]
-
-
 class DiskRecord(BaseModel):
     """A node's physical volume: a sparse file on a loop device, shown in the node as `path`."""
 
@@ -93,9 +91,11 @@ class Inventory(BaseModel):
     lab_id: str
     manifest: ManifestRef
     plan: NetworkPlan
+    switch: str | None = None  # the switch's namespace, recorded before it is made
     nodes: list[NodeRecord] = []
-    veths: list[VethRecord] = []
-    partitioned: list[str] = []  # networks taken down by `partition`, until `heal`
+    partitioned: list[str] = []  # networks cut at the switch by `partition`, until `heal`
+    one_way: list[OneWay] = []  # one-way cuts (`partition --from`), until `heal`
+    link_faults: list[LinkFault] = []  # loss and delay (`fault net`), until `fault net --clear`
     host_dirs: list[str] = []  # directories of the host that `up` created (mount points), parents first
     disks: list[DiskRecord] = []  # recorded before their image and loop device are made
     server_pid: int | None = None  # the stand-in server's, once started
@@ -105,14 +105,10 @@ class Inventory(BaseModel):
         return next((n for n in self.nodes if n.name == node), None)
 
     def live_ends(self) -> list[EndPlan]:
-        """The ends of the links that should carry traffic: not partitioned, both nodes on."""
+        """The node ends that should have carrier: those of the nodes that are on (a partition
+        is cut at the switch; the nodes keep their carrier)."""
         running = {n.name for n in self.nodes if n.running}
-        return [
-            end
-            for link in self.plan.links
-            if link.network not in self.partitioned and all(e.node in running for e in link.ends)
-            for end in link.ends
-        ]
+        return [end for link in self.plan.links for end in link.ends if end.node in running]
 
 
 def lab_dir(root: Path, lab_id: str) -> Path:

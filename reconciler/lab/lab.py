@@ -16,7 +16,7 @@ backing file. It never touches anything else.
 import errno
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -29,7 +29,6 @@ from reconciler.lab.inventory import (
     Lab,
     ManifestRef,
     NodeRecord,
-    VethRecord,
     check_lab_id,
     lab_dir,
     list_labs,
@@ -38,19 +37,17 @@ from reconciler.lab.inventory import (
 )
 from reconciler.lab.network import (
     EndPlan,
-    create_link,
-    create_namespace,
     delete_host_link,
     delete_namespace,
     host_links,
     list_namespaces,
     name_prefix,
     plan_network,
-    set_link,
     settle_links,
 )
 from reconciler.lab.simstate import DEFAULT_SPEED
 from reconciler.lab.simstate import set_links as set_sim_links
+from reconciler.lab.switch import OneWay, apply_faults, create_switch, set_forwarding
 from reconciler.manifest import ManifestError, ManifestSet, load_manifests
 from reconciler.manifest.loader import LoadedCluster
 from reconciler.observe.runner import DEFAULT_TIMEOUT, Runner, SubprocessRunner
@@ -80,11 +77,15 @@ def up(
     lab_id: str | None = None,
     runner: Runner | None = None,
     speed: float = DEFAULT_SPEED,
+    drbd: Sequence[str] = (),
+    toolstack: str | None = None,
 ) -> Lab:
     """Build a lab from the manifests in `manifests` (a file or a directory): its network from
-    the Cluster document, its simulator from the whole set. `speed`: simulated seconds per second."""
+    the Cluster document, its simulator from the whole set. `speed`: simulated seconds per second;
+    `drbd`: `--drbd` values (a version for both nodes, or NODE=VERSION); `toolstack`: xm or xl."""
     manifest_set = load_set(manifests)
     loaded = manifest_set.cluster
+    versions = simsetup.drbd_versions(manifest_set, drbd)
     lab_id = check_lab_id(lab_id) if lab_id is not None else new_lab_id()
     runner = runner or SubprocessRunner()
     _refuse_existing(root, lab_id, runner)
@@ -102,7 +103,7 @@ def up(
     try:
         lab.save()  # first, so that what follows is in a directory `down` knows to be a lab's
         _make_dirs(lab)
-        simsetup.create(lab.dir, lab.bin_dir, manifest_set, [manifests], speed)
+        simsetup.create(lab.dir, lab.bin_dir, manifest_set, [manifests], speed, versions, toolstack)
         _start_server(lab)
         _make_disks(lab, manifest_set)
         _build(lab)
@@ -165,26 +166,17 @@ def _host_dir(lab: Lab, path: Path) -> None:
 
 def _build(lab: Lab) -> None:
     inventory = lab.inventory
+    inventory.switch = inventory.plan.switch
+    lab.save()
+    create_switch(lab.runner, inventory.plan)
     for planned in inventory.plan.nodes:
         inventory.nodes.append(NodeRecord(name=planned.name, namespace=planned.namespace))
         lab.save()
-        create_namespace(lab.runner, planned)
-    for link in inventory.plan.links:
-        inventory.veths.append(
-            VethRecord(network=link.network, temp_names=(link.ends[0].temp_name, link.ends[1].temp_name))
-        )
-        lab.save()
-        create_link(lab.runner, link, partial(_moved, lab, link.network))
+        nodes.plug(lab, inventory.nodes[-1])
     for record in inventory.nodes:
         nodes.boot(lab, record)
     settle_links(lab.runner, inventory.live_ends())
     inventory.complete = True
-    lab.save()
-
-
-def _moved(lab: Lab, network: str, end: EndPlan) -> None:
-    record = lab.node(end.node)
-    record.interfaces[network] = end.interface
     lab.save()
 
 
@@ -209,8 +201,9 @@ def down(root: Path, lab_id: str, runner: Runner | None = None) -> list[str]:
     _attempt(errors, partial(_stop_server, lab_id, directory, inventory, removed))
     _attempt(errors, partial(_kill_all, runner, lab_id, namespaces, inventory, removed))
     _attempt(errors, partial(_detach_disks, runner, directory, removed))
-    # Host-side ends first: a namespace's veths (and so their peers in the host) are destroyed
-    # only some time after `ip netns del` returns, and one could vanish while being deleted.
+    # Host-side ends (left by a lab of an older version) first: a namespace's veths (and so
+    # their peers in the host) are destroyed only some time after `ip netns del` returns, and one
+    # could vanish while being deleted. The switch's namespace is among the lab's, by its prefix.
     for name in host_links(runner, prefix):
         _attempt(errors, partial(_remove_host_link, runner, name, removed))
     for namespace in namespaces:
@@ -321,32 +314,45 @@ def down_all(root: Path, runner: Runner | None = None) -> dict[str, list[str]]:
     return {lab_id: down(root, lab_id, runner) for lab_id in list_labs(root)}
 
 
-def partition(lab: Lab, network: str | None = None) -> list[str]:
-    """Take the link of `network` (every link for None) down on both ends; the networks cut."""
-    links = lab.inventory.plan.selected_links(network)
-    for link in links:
-        if link.network not in lab.inventory.partitioned:
-            lab.inventory.partitioned.append(link.network)
-    lab.save()
-    for link in links:
-        for end in link.ends:
-            set_link(lab.runner, end, up=False)
+def partition(lab: Lab, network: str | None = None, sender: str | None = None) -> list[str]:
+    """Cut `network` (every network for None) at the switch; the networks cut. With `sender`,
+    one way only: what `sender` sends there is dropped, what it receives still comes."""
+    inventory = lab.inventory
+    links = inventory.plan.selected_links(network)
+    if sender is not None:
+        lab.node(sender)
+        cuts = [OneWay(network=link.network, node=sender) for link in links]
+        inventory.one_way += [cut for cut in cuts if cut not in inventory.one_way]
+        lab.save()
+        apply_faults(lab.runner, inventory.plan, lab.dir, inventory.one_way, inventory.link_faults)
+    else:
+        inventory.partitioned += [link.network for link in links if link.network not in inventory.partitioned]
+        lab.save()
+        for link in links:
+            for end in _plugged(lab, link.ends):
+                set_forwarding(lab.runner, inventory.plan.switch, end, forwarding=False)
+    # Either way DRBD's TCP connection breaks: it needs both directions.
     set_sim_links(lab.dir, [link.network for link in links], up=False)
     return [link.network for link in links]
 
 
+def _plugged(lab: Lab, ends: tuple[EndPlan, EndPlan]) -> list[EndPlan]:
+    """The ends whose node is on: a node that is off has no port in the switch."""
+    return [end for end in ends if (record := lab.inventory.record(end.node)) is not None and record.running]
+
+
 def heal(lab: Lab, network: str | None = None) -> list[str]:
-    """Bring the link of `network` (every link for None) up again, on the nodes that are on."""
-    links = lab.inventory.plan.selected_links(network)
+    """Undo the partitions and one-way cuts of `network` (every network for None) at the switch."""
+    inventory = lab.inventory
+    links = inventory.plan.selected_links(network)
     healed = {link.network for link in links}
-    lab.inventory.partitioned = [n for n in lab.inventory.partitioned if n not in healed]
+    inventory.partitioned = [n for n in inventory.partitioned if n not in healed]
+    inventory.one_way = [cut for cut in inventory.one_way if cut.network not in healed]
     lab.save()
     for link in links:
-        for end in link.ends:
-            record = lab.inventory.record(end.node)
-            # A powered-off node keeps its links down until `start`.
-            if record is not None and record.running:
-                set_link(lab.runner, end, up=True)
-    settle_links(lab.runner, lab.inventory.live_ends())
+        for end in _plugged(lab, link.ends):
+            set_forwarding(lab.runner, inventory.plan.switch, end, forwarding=True)
+    apply_faults(lab.runner, inventory.plan, lab.dir, inventory.one_way, inventory.link_faults)
+    settle_links(lab.runner, inventory.live_ends())
     set_sim_links(lab.dir, [link.network for link in links], up=True)
     return [link.network for link in links]

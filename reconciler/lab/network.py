@@ -1,20 +1,26 @@
-"""The lab's network: two namespaces joined by one veth pair per declared network.
+"""The lab's network: two node namespaces joined through a switch, as in a rack.
 
-`plan_network` is pure: from the Cluster manifest it names every namespace and interface and
-gives each end its address. The functions below it are the edge that runs `ip` (argv lists,
+The switch is a third namespace, `rcl-<id>-sw`, with one Linux bridge per declared network
+(`br<k>` for the k-th); each node's interface on a network is a veth whose peer, the switch
+port `br<k>p<n>` (n: the node's number), is enslaved to that network's bridge. A partition is
+cut at the switch (`switch.py`), never on a node: inside a node the interface keeps its
+carrier, as a server's NIC does when the switch stops forwarding.
+
+`plan_network` is pure: from the Cluster manifest it names every namespace, port and interface
+and gives each end its address. The functions below it are the edge that runs `ip` (argv lists,
 through a Runner), one small step each, so that `lab.up` can record each thing before it exists.
 
-Every name the lab creates starts with `rcl-<lab id>-`: namespaces `rcl-<id>-1` and `rcl-<id>-2`,
-and the veth ends, while they are still in the host's namespace, `rcl-<id>-<k>a` and
-`rcl-<id>-<k>b` for the k-th network. So `down` can find the leftovers of a crashed `up` by that
-prefix, and never touches anything else. Lab ids have no '-', so one lab's prefix is never the
-beginning of another's.
+Every name the lab gives on the host starts with `rcl-<lab id>-`: namespaces `rcl-<id>-1`,
+`rcl-<id>-2` and the switch's `rcl-<id>-sw`. A veth pair is made directly between the switch
+and a node (`ip link add ... peer ... netns`), so no end ever passes through the host's
+namespace; `down` still removes a host link with the prefix, left by a lab of an older version.
+Lab ids have no '-', so one lab's prefix is never the beginning of another's.
 """
 
 import json
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from ipaddress import IPv4Interface, IPv6Interface, ip_interface
 
 from pydantic import BaseModel, ConfigDict
@@ -26,30 +32,34 @@ from reconciler.observe.ip_json import parse_addr_json, parse_link_json
 from reconciler.observe.runner import CommandResult, Runner
 
 NAME_PREFIX = "rcl"
-# One character per network in the temporary veth names, which must fit IFNAMSIZ (15 characters):
-# "rcl-" + an 8-character id + "-" + this character + "a" is exactly 15.
+SWITCH_SUFFIX = "sw"
+# One character per network in the switch's bridge and port names.
 _NETWORK_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 IP_TIMEOUT = 10.0
 PING_TIMEOUT = 5.0
 CARRIER_WAIT = 5.0  # seconds for a link brought up to carry traffic
 
 
-class _Frozen(BaseModel):
+class _NetworkModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class EndPlan(_Frozen):
-    """One end of a veth pair: where it lives, its final name and address, its name in transit."""
+class EndPlan(_NetworkModel):
+    """A node's interface on a network: where it lives, its name and address, and the name of
+    its peer, the switch port it is plugged into."""
 
     node: str
     namespace: str
     interface: str
     address: IPv4Interface | IPv6Interface
-    temp_name: str
+    port: str
 
 
-class LinkPlan(_Frozen):
+class LinkPlan(_NetworkModel):
+    """One network: its bridge in the switch, and the two nodes' ends plugged into it."""
+
     network: str
+    bridge: str
     ends: tuple[EndPlan, EndPlan]
 
     def end(self, node: str) -> EndPlan:
@@ -59,13 +69,14 @@ class LinkPlan(_Frozen):
         return next(e for e in self.ends if e.node != node)
 
 
-class NodePlan(_Frozen):
+class NodePlan(_NetworkModel):
     name: str
     namespace: str
 
 
-class NetworkPlan(_Frozen):
+class NetworkPlan(_NetworkModel):
     lab_id: str
+    switch: str  # the switch's namespace
     nodes: tuple[NodePlan, NodePlan]
     links: tuple[LinkPlan, ...]
 
@@ -95,13 +106,20 @@ def namespace_name(lab_id: str, index: int) -> str:
     return f"{name_prefix(lab_id)}{index + 1}"
 
 
-def temp_names(lab_id: str, index: int) -> tuple[str, str]:
-    digit = _NETWORK_DIGITS[index]
-    return f"{name_prefix(lab_id)}{digit}a", f"{name_prefix(lab_id)}{digit}b"
+def switch_name(lab_id: str) -> str:
+    return f"{name_prefix(lab_id)}{SWITCH_SUFFIX}"
+
+
+def bridge_name(index: int) -> str:
+    return f"br{_NETWORK_DIGITS[index]}"
+
+
+def port_name(index: int, node_index: int) -> str:
+    return f"{bridge_name(index)}p{node_index + 1}"
 
 
 def plan_network(lab_id: str, cluster: ClusterDocument) -> NetworkPlan:
-    """Namespaces, veth ends and addresses for the lab `lab_id` of `cluster`."""
+    """Namespaces, bridges, veth ends and addresses for the lab `lab_id` of `cluster`."""
     spec = cluster.spec
     if len(spec.networks) > len(_NETWORK_DIGITS):
         raise LabError(f"the lab supports at most {len(_NETWORK_DIGITS)} networks")
@@ -111,7 +129,7 @@ def plan_network(lab_id: str, cluster: ClusterDocument) -> NetworkPlan:
     links = []
     for index, network in enumerate(spec.networks):
         ends = []
-        for node, temp in zip(nodes, temp_names(lab_id, index), strict=True):
+        for node_index, node in enumerate(nodes):
             declared = next(n for n in spec.nodes if n.name == node.name)
             address = declared.addresses.get(network.name)
             interface = network.interfaces.get(node.name)
@@ -124,11 +142,13 @@ def plan_network(lab_id: str, cluster: ClusterDocument) -> NetworkPlan:
                     namespace=node.namespace,
                     interface=interface,
                     address=ip_interface(f"{address}/{network.subnet.prefixlen}"),
-                    temp_name=temp,
+                    port=port_name(index, node_index),
                 )
             )
-        links.append(LinkPlan(network=network.name, ends=(ends[0], ends[1])))
-    return NetworkPlan(lab_id=lab_id, nodes=(nodes[0], nodes[1]), links=tuple(links))
+        links.append(LinkPlan(network=network.name, bridge=bridge_name(index), ends=(ends[0], ends[1])))
+    return NetworkPlan(
+        lab_id=lab_id, switch=switch_name(lab_id), nodes=(nodes[0], nodes[1]), links=tuple(links)
+    )
 
 
 # --- the edge: each function runs `ip` and raises CommandFailed when it fails -----------------
@@ -147,23 +167,26 @@ def create_namespace(runner: Runner, node: NodePlan) -> None:
     ip(runner, "-n", node.namespace, "link", "set", "lo", "up")
 
 
-def create_link(runner: Runner, link: LinkPlan, moved: Callable[[EndPlan], None]) -> None:
-    """Create the pair in the host's namespace under temporary names, then move, rename and
-    address each end; `moved(end)` is called as soon as an end has its final name."""
-    first, second = link.ends
-    # Both ends may be called eth0 in the manifest, which the host's namespace cannot hold twice.
-    ip(runner, "link", "add", first.temp_name, "type", "veth", "peer", "name", second.temp_name)
-    for end in link.ends:
-        ip(runner, "link", "set", end.temp_name, "netns", end.namespace)
-        ip(runner, "-n", end.namespace, "link", "set", end.temp_name, "name", end.interface)
-        moved(end)
-        add = ["-n", end.namespace, "addr", "add", str(end.address), "dev", end.interface]
-        # Duplicate address detection would keep an IPv6 address unusable for a while on a link
-        # where no duplicate can exist.
-        if end.address.version == 6:
-            add.append("nodad")
-        ip(runner, *add)
-        set_link(runner, end, up=True)
+def create_bridge(runner: Runner, switch: str, link: LinkPlan) -> None:
+    """The network's bridge in the switch; no STP (two ports, no loop), so a port forwards at once."""
+    ip(runner, "-n", switch, "link", "add", link.bridge, "type", "bridge", "stp_state", "0")
+    ip(runner, "-n", switch, "link", "set", link.bridge, "up")
+
+
+def create_end(runner: Runner, switch: str, link: LinkPlan, end: EndPlan) -> None:
+    """Plug `end` into the switch: a veth pair from the switch port to the node's interface, made
+    in place (neither end passes through the host's namespace), addressed and up."""
+    add = ["-n", switch, "link", "add", end.port, "type", "veth", "peer", "name", end.interface]
+    ip(runner, *add, "netns", end.namespace)
+    ip(runner, "-n", switch, "link", "set", end.port, "master", link.bridge)
+    ip(runner, "-n", switch, "link", "set", end.port, "up")
+    address = ["-n", end.namespace, "addr", "add", str(end.address), "dev", end.interface]
+    # Duplicate address detection would keep an IPv6 address unusable for a while on a link
+    # where no duplicate can exist.
+    if end.address.version == 6:
+        address.append("nodad")
+    ip(runner, *address)
+    set_link(runner, end, up=True)
 
 
 def set_link(runner: Runner, end: EndPlan, up: bool) -> None:
@@ -211,9 +234,13 @@ def delete_namespace(runner: Runner, namespace: str) -> None:
     ip(runner, "netns", "del", namespace)
 
 
+def has_namespace(runner: Runner, namespace: str) -> bool:
+    return namespace in list_namespaces(runner, namespace)
+
+
 def host_links(runner: Runner, prefix: str) -> list[str]:
     """Links of the host's namespace whose names start with `prefix` (only read, never changed
-    unless they are ours: a veth end left there by a crash between `link add` and `netns`)."""
+    unless they are ours: a veth end a lab of an older version left there in a crash)."""
     links = parse_link_json(ip(runner, "-j", "link", "show").stdout)
     return sorted(link.name for link in links.links if link.name.startswith(prefix))
 

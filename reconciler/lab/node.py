@@ -6,10 +6,13 @@ unshare --mount --uts --propagation private`, which makes the node's mounts and 
 own. At boot the node gets its manifest name as host name (what `apply` takes as "this node"),
 its own /etc/drbd.d and /etc/xen (directories of the lab bind-mounted over the host's, so
 that the files `apply` writes there are the node's alone) and its own /dev, where its disks
-appear under the names the manifests give them (`nodedev.py`). `exec_in` enters the namespaces of the
-holder with nsenter. Powering a node off kills every process in its network namespace
-and takes its links down; powering it on starts a new holder (a fresh mount namespace, as after
-a reboot) and brings its links up again, except those of a partitioned network.
+appear under the names the manifests give them (`nodedev.py`), and first of all its own root
+(`noderoot.py`: the host's directories, bound, on a root of the node's own, so that a mount point
+such as /virt exists in the node alone). `exec_in` enters the namespaces of the holder with
+nsenter. Powering a node off kills every process in its network namespace and removes the
+namespace (its NICs go, the switch ports with them: the peer's own port keeps its carrier);
+powering it on makes the namespace and its links anew, plugged into the switch, and starts a new
+holder (a fresh mount namespace, as after a reboot); the switch keeps its partitions and faults.
 """
 
 import os
@@ -21,10 +24,17 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from reconciler.lab import disks, replication
+from reconciler.lab import disks, replication, switch
 from reconciler.lab.errors import CommandFailed, LabError
 from reconciler.lab.inventory import Lab, NodeRecord
-from reconciler.lab.network import ip, set_link, settle_links
+from reconciler.lab.network import (
+    create_end,
+    create_namespace,
+    delete_namespace,
+    has_namespace,
+    ip,
+    settle_links,
+)
 from reconciler.lab.simstate import has_sim
 from reconciler.lab.simstate import node_env as sim_env
 from reconciler.lab.simstate import power as sim_power
@@ -33,6 +43,8 @@ from reconciler.render.files import write_atomically
 
 HOLDER_SCRIPT = Path(__file__).with_name("holder.py")
 NODEDEV_SCRIPT = Path(__file__).with_name("nodedev.py")
+NODEROOT_SCRIPT = Path(__file__).with_name("noderoot.py")
+ROOT_STAGING = "root"  # <lab>/<node>/root: where the node's root is assembled at boot
 NETNS_DIR = Path("/run/netns")  # where `ip netns add` binds its namespaces
 KILL_WAIT = 5.0  # seconds for SIGKILLed processes to be gone before `kill` gives up
 _POLL = 0.05
@@ -218,15 +230,22 @@ def exec_in(
     return SubprocessRunner(env=node_env(lab, node, env)).run(exec_argv(lab, node, argv), timeout)
 
 
-def _set_node_links(lab: Lab, node: str, up: bool) -> None:
-    for link in lab.inventory.plan.links:
-        if up and link.network in lab.inventory.partitioned:
-            continue
-        set_link(lab.runner, link.end(node), up)
+def plug(lab: Lab, record: NodeRecord) -> None:
+    """Make the node's namespace and plug its interfaces into the switch; a port of a partitioned
+    network is cut at once."""
+    plan = lab.inventory.plan
+    create_namespace(lab.runner, plan.node(record.name))
+    for link in plan.links:
+        end = link.end(record.name)
+        create_end(lab.runner, plan.switch, link, end)
+        record.interfaces[link.network] = end.interface
+        lab.save()
+        if link.network in lab.inventory.partitioned:
+            switch.set_forwarding(lab.runner, plan.switch, end, forwarding=False)
 
 
 def kill(lab: Lab, node: str) -> None:
-    """Power `node` off: SIGKILL everything in it, then take its links down."""
+    """Power `node` off: SIGKILL everything in it, then remove its namespace (and its NICs)."""
     record = lab.node(node)
     # Recorded first: a crash half-way leaves a node marked off, which `start` brings back whole.
     record.running = False
@@ -236,7 +255,6 @@ def kill(lab: Lab, node: str) -> None:
     # a Primary that loses its peer while on starts a new data generation: a false split brain.
     sim_power(lab.dir, node, on=False)
     _power_off(lab, record)
-    _set_node_links(lab, node, up=False)
 
 
 def _power_off(lab: Lab, record: NodeRecord) -> None:
@@ -245,6 +263,10 @@ def _power_off(lab: Lab, record: NodeRecord) -> None:
         # In the namespace, so killed above unless the namespace was deleted under it.
         kill_holder(record.holder_pid, lab.id, record.name)
         wait_gone(record.holder_pid, lab.id, record.name)
+    if has_namespace(lab.runner, record.namespace):
+        delete_namespace(lab.runner, record.namespace)
+    record.interfaces = {}
+    lab.save()
 
 
 def start(lab: Lab, node: str) -> bool:
@@ -254,9 +276,12 @@ def start(lab: Lab, node: str) -> bool:
         return False
     # Finish a power-off that a crash interrupted, so that no process of the old life lingers.
     _power_off(lab, record)
+    plug(lab, record)
+    inventory = lab.inventory
+    # The node's ports are new: a delay of `fault net` is put on them again (the rules name them).
+    switch.apply_faults(lab.runner, inventory.plan, lab.dir, inventory.one_way, inventory.link_faults)
     boot(lab, record)
     sim_power(lab.dir, node, on=True)
-    _set_node_links(lab, node, up=True)
     settle_links(lab.runner, lab.inventory.live_ends())
     return True
 
@@ -296,6 +321,9 @@ def _furnish(lab: Lab, node: str, pid: int) -> None:
     """What a booted node has of its own: its host name, its private directories, its /dev
     with its disks."""
     nsenter = [_host_program("nsenter"), f"--target={pid}"]
+    root = lab.dir / node / ROOT_STAGING
+    root.mkdir(exist_ok=True)
+    _checked(lab.runner, [*nsenter, "--mount", "--", sys.executable, "-I", str(NODEROOT_SCRIPT), str(root)])
     _checked(lab.runner, [*nsenter, "--uts", "--", _host_program("hostname"), node])
     _install_key(lab, node)
     for path in PRIVATE_DIRS:

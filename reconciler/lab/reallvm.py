@@ -6,7 +6,7 @@ exists). Before a stand-in answers, `import_lvm` replaces the simulated node's v
 and logical volumes with what `lvm fullreport` reports on the node, so the two never disagree.
 """
 
-from reconciler.lab.sim.model import LogicalVolume, Node, Segment, VolumeGroup
+from reconciler.lab.sim.model import Segment, SimLogicalVolume, SimNode, SimVolumeGroup
 from reconciler.observe.lvm_model import LvmFullReport
 
 
@@ -21,10 +21,10 @@ def _segments(full: LvmFullReport, vg: str, lv: str) -> list[Segment]:
     return found
 
 
-def import_lvm(node: Node, full: LvmFullReport) -> None:
+def import_lvm(node: SimNode, full: LvmFullReport) -> None:
     """Make the simulated node's VGs and LVs those of `full`."""
     node.vgs = [
-        VolumeGroup(
+        SimVolumeGroup(
             name=vg.name,
             uuid=vg.uuid or "",
             pvs=[pv.name for pv in full.pvs if pv.vg == vg.name],
@@ -36,7 +36,7 @@ def import_lvm(node: Node, full: LvmFullReport) -> None:
         for vg in full.vgs
     ]
     node.lvs = [
-        LogicalVolume(
+        SimLogicalVolume(
             name=lv.name,
             vg=lv.vg,
             size=lv.size or 0,

@@ -267,6 +267,18 @@ def find_processes(lab_id: str) -> list[int]:
     )
 
 
+def find_node_processes(lab_id: str) -> dict[str, list[int]]:
+    """The replication processes of lab `lab_id`, by node (the last word of their command line)."""
+    found: dict[str, list[int]] = {}
+    for pid in find_processes(lab_id):
+        try:
+            args = [a for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
+        except OSError:
+            continue  # it ended meanwhile
+        found.setdefault(args[-1].decode(errors="replace"), []).append(pid)
+    return found
+
+
 def status_file(lab_dir: Path, node: str) -> Path:
     return lab_dir / node / STATUS_FILE
 

@@ -14,7 +14,7 @@ import re
 import shlex
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from reconciler.lab import guests
@@ -23,6 +23,7 @@ from reconciler.lab.sim.commands import TOOLS
 from reconciler.lab.sim.drbd import Side
 from reconciler.lab.sim.rounds import simulated_cluster
 from reconciler.lab.sim.state import Cluster, locked
+from reconciler.lab.sim.versions import VersionError, per_node
 from reconciler.lab.simstate import (
     DEFAULT_SPEED,
     SimMeta,
@@ -69,11 +70,28 @@ def write_wrappers(bin_dir: Path, names: Iterable[str]) -> None:
         path.chmod(0o755)
 
 
+def drbd_versions(manifests: ManifestSet, values: Iterable[str]) -> dict[str, str]:
+    """Each node's DRBD from `lab up --drbd` values (`versions.per_node`)."""
+    names = [node.name for node in manifests.cluster.document.spec.nodes]
+    try:
+        return per_node(values, names)
+    except VersionError as err:
+        raise LabError(str(err)) from None
+
+
 def create(
-    lab_dir: Path, bin_dir: Path, manifests: ManifestSet, paths: Sequence[Path], speed: float = DEFAULT_SPEED
+    lab_dir: Path,
+    bin_dir: Path,
+    manifests: ManifestSet,
+    paths: Sequence[Path],
+    speed: float = DEFAULT_SPEED,
+    drbd: Mapping[str, str] | None = None,
+    toolstack: str | None = None,
 ) -> Cluster:
-    """The lab's simulator, its nodes' kernel files and the stand-ins; the cluster as saved."""
-    cluster = simulated_cluster(manifests)
+    """The lab's simulator, its nodes' kernel files and the stand-ins; the cluster as saved.
+    `drbd`: each node's DRBD version (default 9); `toolstack`: `xm` or `xl` (default: the
+    applications')."""
+    cluster = simulated_cluster(manifests, drbd, toolstack)
     directory = sim_dir(lab_dir)
     directory.mkdir()
     with locked(directory):
@@ -101,8 +119,13 @@ def applications_table(lab_dir: Path) -> str | None:
 
 
 def _details(cluster: Cluster, lab_id: str) -> list[str]:
-    """What clstat leaves out: each DRBD resource's states, each domain's guest process."""
-    lines = ["", "DRBD resource  Node       Role      Disk          Connection"]
+    """What clstat leaves out: each node's DRBD and toolstack, each DRBD resource's states, each
+    domain's guest process."""
+    lines = ["", f"{'Node':<13}{'DRBD':<10}Toolstack"]
+    for node in cluster.nodes:
+        lines.append(f"  {node.name:<10} {node.drbd.version:<9} {node.xen.toolstack or '-'}")
+    lines += ["", "DRBD resource  Node       Role      Disk          Connection"]
+    first_resource = len(lines)
     for node in cluster.nodes:
         for res in node.drbd.resources:
             disk = Side(node, res).md.disk.value
@@ -112,7 +135,7 @@ def _details(cluster: Cluster, lab_id: str) -> list[str]:
     for sync in cluster.syncs:
         done = 1 - sync.left / max(sync.total, 1)
         lines.append(f"  resync of {sync.resource} {sync.source} -> {sync.target}: {done:.0%}")
-    if len(lines) == 2:
+    if len(lines) == first_resource:
         lines.append("  (none up)")
     lines += ["", "Domain         Node       Guest process (real, in the node)"]
     first_domain = len(lines)

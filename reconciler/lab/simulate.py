@@ -14,12 +14,13 @@ from reconciler.commands.common import EXIT_ERROR, EXIT_OK, load_or_exit, manife
 from reconciler.core.desired import PlacementError, placement
 from reconciler.core.plan.report import describe_action
 from reconciler.execute import ActionStatus
-from reconciler.lab.sim.rounds import Step, converge, simulated_cluster
+from reconciler.lab.sim.rounds import RoundStep, converge, simulated_cluster
 from reconciler.lab.sim.state import Cluster
 from reconciler.manifest import ManifestSet
+from reconciler.render.clstat import ClstatSection, ClstatTable, clstat_row, render_clstat_table
 
 
-def _show_step(number: int, step: Step) -> None:
+def _show_step(number: int, step: RoundStep) -> None:
     if step.result is None:
         click.echo(f"round {number}, {step.node}: crashed during the pass")
         return
@@ -44,9 +45,8 @@ def _show_step(number: int, step: Step) -> None:
 
 def status_table(cluster: Cluster, manifests: ManifestSet) -> str:
     """The layout of linuxha.net's clstat, from the simulated nodes' state."""
-    lines = [f"Cluster: {manifests.cluster.document.metadata.name} - SIMULATED", "", "      Node      Status"]
-    lines += [f"{n.name:<14} {'UP' if n.powered else 'DOWN'}" for n in cluster.nodes]
-    lines += ["", "Application    Node       State    DRBD role per node"]
+    nodes = tuple(clstat_row((n.name, 14), ("UP" if n.powered else "DOWN", 0)) for n in cluster.nodes)
+    apps = []
     for app in manifests.applications:
         domain = app.document.spec.domain.name
         running = [n.name for n in cluster.nodes if n.powered and n.xen.domain(domain) is not None]
@@ -56,8 +56,23 @@ def status_table(cluster: Cluster, manifests: ManifestSet) -> str:
                 res = n.drbd.resource(lv.drbd.resource)
                 disks.append(f"{n.name}:{res.role.value if res else 'down'}")
         state = "STARTED" if running else "DOWN"
-        lines.append(f"  {app.name:<12} {running[0] if running else 'N/A':<10} {state:<8} {' '.join(disks)}")
-    return "\n".join(lines)
+        apps.append(
+            clstat_row(
+                (app.name, 12), (running[0] if running else "N/A", 10), (state, 8), (" ".join(disks), 0)
+            )
+        )
+    return render_clstat_table(
+        ClstatTable(
+            title=f"Cluster: {manifests.cluster.document.metadata.name} - SIMULATED",
+            nodes=ClstatSection("      Node      Status", nodes, separator=" "),
+            applications=ClstatSection(
+                "Application    Node       State    DRBD role per node",
+                tuple(apps),
+                indent="  ",
+                separator=" ",
+            ),
+        )
+    )
 
 
 @click.command("simulate")

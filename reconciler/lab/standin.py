@@ -41,12 +41,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.lab import disks, guests, lvmcache, realdrbdadm, reallvm
+from reconciler.lab import disks, fsmount, guests, lvmcache, realdrbdadm, reallvm
 from reconciler.lab import node as nodes
 from reconciler.lab.errors import CommandFailed, LabError
 from reconciler.lab.inventory import Lab
 from reconciler.lab.sim.commands import Crashed, handle
-from reconciler.lab.sim.model import Node
+from reconciler.lab.sim.model import SimNode
 from reconciler.lab.sim.result import exited, failed, ok
 from reconciler.lab.sim.state import Cluster
 from reconciler.lab.simstate import load_meta, transaction
@@ -69,7 +69,7 @@ _POLL = 0.05
 
 
 @dataclass(frozen=True)
-class Call:
+class StandinCall:
     """One call of a stand-in, from a process that the server has checked to run inside `node`."""
 
     lab: Lab
@@ -84,7 +84,7 @@ class Call:
 
 
 @dataclass(frozen=True)
-class Reply:
+class StandinReply:
     """What the client prints and exits with; `hang`: it sleeps instead of exiting."""
 
     stdout: str
@@ -93,14 +93,14 @@ class Reply:
     hang: bool = False
 
 
-def reply_of(result: CommandResult) -> Reply:
+def reply_of(result: CommandResult) -> StandinReply:
     """The tool's output and exit code for the simulator's result (a hang hangs)."""
     if result.outcome is Outcome.MISSING:
-        return Reply(result.stdout, f"{result.argv[0]}: command not found\n", NOT_FOUND)
+        return StandinReply(result.stdout, f"{result.argv[0]}: command not found\n", NOT_FOUND)
     if result.outcome is Outcome.TIMEOUT:
-        return Reply(result.stdout, result.stderr, 0, hang=True)
+        return StandinReply(result.stdout, result.stderr, 0, hang=True)
     code = CANNOT_RUN if result.outcome is Outcome.ERROR else result.returncode or 0
-    return Reply(result.stdout, result.stderr, code)
+    return StandinReply(result.stdout, result.stderr, code)
 
 
 def _host_program(name: str) -> str:
@@ -110,14 +110,14 @@ def _host_program(name: str) -> str:
     return found
 
 
-def in_node(call: Call, argv: list[str]) -> list[str]:
+def in_node(call: StandinCall, argv: list[str]) -> list[str]:
     """The argv that runs `argv` inside the caller's node, in the caller's directory (as
     `node.exec_argv` builds it, but for a holder the server has checked already)."""
     enter = ["--net", "--mount", "--uts", f"--wd={call.cwd}"]
     return [_host_program("nsenter"), f"--target={call.holder}", *enter, "--", *argv]
 
 
-def import_files(call: Call, node: Node) -> None:
+def import_files(call: StandinCall, node: SimNode) -> None:
     """Make the simulated node's resource files and domain configurations the real ones."""
     for directory, ending in COPIED:
         for path in [p for p in node.files if posixpath.dirname(p) == directory]:
@@ -134,7 +134,7 @@ def import_files(call: Call, node: Node) -> None:
                 node.files[f"{directory}/{entry.name}"] = Path(entry.path).read_text(errors="replace")
 
 
-def _lvm_report(call: Call) -> LvmFullReport:
+def _lvm_report(call: StandinCall) -> LvmFullReport:
     """`lvm fullreport` inside the node (its /dev has the node's disks, its lvm.conf only them),
     or the last one while the metadata on the node's disks is the same (`lvmcache`)."""
     loops = [d.loop for d in call.lab.inventory.disks if d.node == call.node and d.loop is not None]
@@ -154,7 +154,7 @@ def _lvm_report(call: Call) -> LvmFullReport:
     return full
 
 
-def _drbdadm_check(call: Call, program: str) -> CommandResult:
+def _drbdadm_check(call: StandinCall, program: str) -> CommandResult:
     """drbd-utils' drbdadm reading the resource inside the node: its host name picks the `on`
     section, its addresses are checked, its /etc/drbd.d is read."""
     env = {"DRBD_DRIVER_VERSION_OVERRIDE": call.drbd_version, "LC_ALL": "C", "PATH": nodes.HOST_PATH}
@@ -162,7 +162,7 @@ def _drbdadm_check(call: Call, program: str) -> CommandResult:
     return SubprocessRunner(env={**os.environ, **env}).run(argv, DEFAULT_TIMEOUT)
 
 
-def _read_node(call: Call) -> tuple[LvmFullReport | None, CommandResult | None]:
+def _read_node(call: StandinCall) -> tuple[LvmFullReport | None, CommandResult | None]:
     """The node's LVM report and the real drbdadm's reading, each when the call needs it; at
     once when it needs both (two processes of ~50 ms each)."""
     lvm = call.argv[0] not in WITHOUT_LVM and bool(disks.lvm_env(call.lab.dir, call.node))
@@ -182,7 +182,7 @@ def _handle(cluster: Cluster, node: str, argv: tuple[str, ...]) -> CommandResult
         return exited(argv, CRASHED, stderr=f"{crash}\n")
 
 
-def _start_guest(call: Call, domain: str, seconds: float | None) -> int:
+def _start_guest(call: StandinCall, domain: str, seconds: float | None) -> int:
     """Start the guest inside the node, detached: its own session, /dev/null for its standard
     streams. nsenter execs it (no fork without a PID namespace): the PID is the guest's."""
     argv = in_node(call, guests.guest_argv(call.lab.id, call.node, domain, seconds))
@@ -194,7 +194,7 @@ def _start_guest(call: Call, domain: str, seconds: float | None) -> int:
     return pid
 
 
-def _create(call: Call, cluster: Cluster) -> CommandResult:
+def _create(call: StandinCall, cluster: Cluster) -> CommandResult:
     """`create`, then the guest beside the domain the simulator made."""
     argv = call.argv
     result = _handle(cluster, call.node, argv)
@@ -212,7 +212,7 @@ def _create(call: Call, cluster: Cluster) -> CommandResult:
     return result
 
 
-def _wait_guest(call: Call, pid: int, name: str) -> bool:
+def _wait_guest(call: StandinCall, pid: int, name: str) -> bool:
     """Wait until the guest has ended; False if the caller went first (its timeout killed it:
     nobody is left to tell, and a guest that never ends must not keep a thread forever)."""
     while guests.is_guest(pid, call.lab.id, call.node, name):
@@ -221,7 +221,7 @@ def _wait_guest(call: Call, pid: int, name: str) -> bool:
     return True
 
 
-def _shutdown(call: Call) -> CommandResult:
+def _shutdown(call: StandinCall) -> CommandResult:
     argv, name = call.argv, call.argv[-1]
     with transaction(call.lab.dir) as cluster:
         import_files(call, cluster.node(call.node))
@@ -248,13 +248,15 @@ def _shutdown(call: Call) -> CommandResult:
     return ok(argv)
 
 
-def answer(call: Call) -> CommandResult:
+def answer(call: StandinCall) -> CommandResult:
     """Run the call's argv on the node's simulator, with the domains' guests."""
     argv = call.argv
     sub = argv[1] if len(argv) > 1 else ""
     xen = argv[0] in XEN
     if xen and sub == "shutdown" and len(argv) >= 3:
         return _shutdown(call)
+    if argv[0] in fsmount.PROGRAMS:
+        return fsmount.answer(call)  # the mount made real in the node, beside the simulator's
     # Read before the lock: lvm2 and drbdadm take their time, and the other node's calls wait on it.
     full, read = _read_node(call)
     if read is not None and not read.ok:

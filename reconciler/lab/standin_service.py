@@ -11,7 +11,7 @@ own (a `shutdown -w` may wait for minutes while other calls go on):
 Threads share only the simulator, whose `simstate.transaction` takes an flock on a file that each
 opens anew: an flock belongs to the open file description, so threads exclude each other as
 processes do. The inventory is read for each call: `lab start` gives a node a new holder. What
-does not change while the lab lives is read once (`Context`), and the nodes' LVM reports are
+does not change while the lab lives is read once (`ServiceContext`), and the nodes' LVM reports are
 kept while their disks' metadata is the same (`lvmcache`). A bug fails its call, with the
 traceback in `<lab>/standin.log`, not the server.
 """
@@ -22,6 +22,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 import traceback
 from contextlib import suppress
 from dataclasses import dataclass
@@ -35,18 +36,19 @@ from reconciler.lab.inventory import Lab, load_inventory
 from reconciler.lab.lvmcache import ReportCache
 from reconciler.lab.realdrbdadm import CONF as DRBD_CONF
 from reconciler.lab.sim.state import Cluster, locked
-from reconciler.lab.simstate import sim_dir
+from reconciler.lab.simstate import sim_dir, transaction
 from reconciler.lab.standin_client import CANNOT_RUN, USAGE_ERROR, encode_reply
 from reconciler.lab.standin_server import LOG_NAME
 
 DRBD_CONF_NAME = "standin-drbd.conf"
 RECEIVE_TIMEOUT = 10.0  # a request is a few hundred bytes, sent at once
+KERNEL_FILES_EVERY = 0.5  # seconds between two refreshes of a DRBD 8 lab's kernel files
 _MAX_REQUEST = 1 << 20
 _PEERCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
 @dataclass(frozen=True)
-class Context:
+class ServiceContext:
     """What every call of the lab shares: read once when the server starts."""
 
     lab_dir: Path
@@ -55,7 +57,7 @@ class Context:
     lvm_reports: ReportCache
 
     @classmethod
-    def load(cls, lab_dir: Path) -> "Context":
+    def load(cls, lab_dir: Path) -> "ServiceContext":
         with locked(sim_dir(lab_dir)):
             cluster = Cluster.load(sim_dir(lab_dir))
         conf = lab_dir / DRBD_CONF_NAME
@@ -84,7 +86,7 @@ def _caller_gone(conn: socket.socket, seconds: float) -> bool:
     return bool(poller.poll(int(seconds * 1000)))
 
 
-def identify(context: Context, conn: socket.socket, request: list[str]) -> standin.Call:
+def identify(context: ServiceContext, conn: socket.socket, request: list[str]) -> standin.StandinCall:
     """The call of the process at the other end of `conn`, once checked that it runs as root
     inside the node it names; LabError otherwise."""
     pid, uid, _ = _PEERCRED.unpack(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size))
@@ -98,7 +100,7 @@ def identify(context: Context, conn: socket.socket, request: list[str]) -> stand
     holder = record.holder_pid
     if not (nodes.holder_alive(holder, lab.id, node) and _same_namespaces(pid, holder)):
         raise LabError(f"this does not run inside node {node}: use `reconciler lab exec {node} -- ...`")
-    return standin.Call(
+    return standin.StandinCall(
         lab=lab,
         node=node,
         holder=holder,
@@ -134,18 +136,18 @@ def _encoded(text: str) -> bytes:
         return text.encode("utf-8", "replace")
 
 
-def _reply(context: Context, conn: socket.socket) -> bytes:
+def _reply(context: ServiceContext, conn: socket.socket) -> bytes:
     request: list[str] = []
     try:
         request = _receive(conn)
         reply = standin.reply_of(standin.answer(identify(context, conn, request)))
     except (LabError, OSError) as err:  # refused, or the node's lvm2 failed: as a stand-in said it
         program = request[2] if len(request) > 2 else "?"
-        reply = standin.Reply("", f"lab stand-in {program}: {err}\n", USAGE_ERROR)
+        reply = standin.StandinReply("", f"lab stand-in {program}: {err}\n", USAGE_ERROR)
     return encode_reply(reply.hang, reply.code, _encoded(reply.stdout), _encoded(reply.stderr))
 
 
-def _serve_one(context: Context, conn: socket.socket) -> None:
+def _serve_one(context: ServiceContext, conn: socket.socket) -> None:
     with conn:
         try:
             reply = _reply(context, conn)
@@ -158,9 +160,25 @@ def _serve_one(context: Context, conn: socket.socket) -> None:
             conn.sendall(reply)
 
 
+def _keep_kernel_files(lab_dir: Path) -> None:
+    """Bring the simulator up to now every `KERNEL_FILES_EVERY` seconds, and with it the nodes'
+    kernel files: the observer reads a DRBD 8 node's /proc/drbd directly (9's state comes from a
+    stand-in, `drbdsetup status`), and a real kernel's is current whenever it is read."""
+    while True:
+        time.sleep(KERNEL_FILES_EVERY)
+        try:
+            with transaction(lab_dir):
+                pass
+        except Exception:  # as a call's bug: logged, and the next round tries again
+            traceback.print_exc()
+            sys.stderr.flush()
+
+
 def serve_forever(listener: socket.socket, lab_dir: Path) -> None:
     """Answer the calls to `listener` until killed."""
-    context = Context.load(lab_dir)
+    context = ServiceContext.load(lab_dir)
+    if any(not version.startswith("9") for version in context.drbd_versions.values()):
+        threading.Thread(target=_keep_kernel_files, args=(lab_dir,), daemon=True, name="kernel-files").start()
     while True:
         conn, _ = listener.accept()
         threading.Thread(target=_serve_one, args=(context, conn), daemon=True).start()

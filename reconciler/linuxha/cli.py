@@ -5,9 +5,7 @@ written, placeholders or not (`reconciler validate` refuses those); 1 when an in
 imported at all (bad XML, a DTD, an unreadable file, an unknown node).
 """
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -18,6 +16,8 @@ from reconciler.linuxha.report import Kind, LinuxhaError
 from reconciler.linuxha.storage import LvOption
 from reconciler.manifest import ManifestError, load_manifests
 from reconciler.manifest.storage import DRBD_MAX_MINOR
+from reconciler.outputs import HELP as OUTPUT_HELP
+from reconciler.outputs import OutputError, OutputPath, write_output
 
 EXIT_FAILED = 1
 _ORDER = (Kind.PLACEHOLDER, Kind.NOT_CARRIED, Kind.GUESSED, Kind.DEFAULTED)
@@ -66,18 +66,16 @@ def import_group() -> None:
 
 
 def _write(text: str, output: Path | None) -> None:
+    """To stdout, or to -o under the output-path policy (reconciler.outputs): a file atomically,
+    a FIFO or a device written into, a symbolic link refused."""
     if output is None:
         click.echo(text, nl=False)
         return
-    # Written beside the target and renamed over it: a reader never sees half a manifest.
-    fd, temporary = tempfile.mkstemp(dir=output.parent or Path("."), prefix=f".{output.name}.")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, output)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        write_output(output, text)
+    except OutputError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_FAILED)
 
 
 def _print_report(draft: Draft) -> None:
@@ -122,7 +120,7 @@ def _check(cluster: Path, output: Path) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="The Cluster manifest the application joins (its node and network names).",
 )
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Default: stdout.")
+@click.option("-o", "--output", type=OutputPath(), help=f"Default: stdout; {OUTPUT_HELP}")
 @click.option(
     "--lv",
     "lvs",
@@ -170,7 +168,7 @@ def linuxha(
         sys.exit(EXIT_FAILED)
     _write(render(draft.document, draft.report.findings, draft.inputs), output)
     _print_report(draft)
-    if cluster is not None and output is not None:
+    if cluster is not None and output is not None and str(output) != "-" and output.is_file():
         _check(cluster, output)
 
 

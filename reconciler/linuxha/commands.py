@@ -4,10 +4,10 @@ Console scripts over the new commands, so that an operator's habits and scripts 
 - `clstat` asks this node's agent for its status and prints it in clstat's own layout (the
   seed's `clstat` output, tests/fixtures/linuxha/clstat-four-apps.txt), column for column;
 - `clstartapp -A APP` is `reconciler start APP`, `clhaltapp -A APP` is `reconciler stop APP`;
-- `clbuildapp -A APP [-sync]` is `reconciler apply` of the manifests on this node; with `-sync`
-  the initial sync that overwrites the peer is allowed (`--allow-destructive`), as clbuildapp's
-  -sync forced it. It converges every application of the manifests, not only APP: the reconciler
-  plans a node as a whole.
+- `clbuildapp -A APP [-sync]` is `reconciler apply --app APP` on this node: APP alone is built,
+  every other application is left as it is. With `-sync` the initial sync that overwrites the
+  peer is allowed, as clbuildapp's -sync forced it; until the planner can allow that one step
+  alone, -sync is `--allow-destructive` for APP's steps (the others stay held).
 """
 
 from datetime import UTC, datetime
@@ -19,6 +19,7 @@ import click
 from reconciler.agent.control import Request
 from reconciler.commands.agent import ask
 from reconciler.commands.applying import apply_command
+from reconciler.render.clstat import ClstatRow, ClstatSection, ClstatTable, clstat_row, render_clstat_table
 
 NOT_AVAILABLE = "N/A"
 
@@ -32,28 +33,38 @@ def _uptime(since: str, now: datetime) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def _app_row(name: str, app: dict[str, Any], now: datetime) -> str:
+def _app_row(name: str, app: dict[str, Any], now: datetime) -> ClstatRow:
     failover = "Yes" if app["failover_allowed"] else "No"
     na = NOT_AVAILABLE
     # clstat's columns as the seed's output shows them (a row of DOWN has the N/A columns one
     # space narrower than the values of a started row).
     if app["node"] is None:
-        return f"  {name:<13}{na:<11}{'DOWN':<8}{na:<9}{na:<9}{na:<9}{failover}"
+        return clstat_row((name, 13), (na, 11), ("DOWN", 8), (na, 9), (na, 9), (na, 9), (failover, 0))
     monitor = "Paused" if app["monitors"]["paused"] else "Running"
     stale = len(app["monitors"]["failing"])
     started = _uptime(app["since"], now)
-    return f"  {name:<13}{app['node']:<11}{'STARTED':<8}{started:<9}{monitor:<11}{stale:<7}{failover}"
+    return clstat_row(
+        (name, 13), (app["node"], 11), ("STARTED", 8), (started, 9), (monitor, 11), (stale, 7), (failover, 0)
+    )
 
 
 def render_clstat(status: dict[str, Any], now: datetime) -> str:
     """`clstat`'s layout, from `reconciler status --json`."""
     up = any(node["up"] for node in status["nodes"].values())
-    lines = [f"Cluster: {status['cluster']} - {'UP' if up else 'DOWN'}", "", "      Node      Status"]
-    for name in sorted(status["nodes"]):
-        lines.append(f"{name:<15}{'UP' if status['nodes'][name]['up'] else 'DOWN'}")
-    lines += ["", "Application    Node      State   Started  Monitor  Stale  Fail-over?"]
-    lines += [_app_row(name, app, now) for name, app in sorted(status["applications"].items())]
-    return "\n".join(lines)
+    nodes = tuple(
+        clstat_row((name, 15), ("UP" if status["nodes"][name]["up"] else "DOWN", 0))
+        for name in sorted(status["nodes"])
+    )
+    apps = tuple(_app_row(name, app, now) for name, app in sorted(status["applications"].items()))
+    return render_clstat_table(
+        ClstatTable(
+            title=f"Cluster: {status['cluster']} - {'UP' if up else 'DOWN'}",
+            nodes=ClstatSection("      Node      Status", nodes),
+            applications=ClstatSection(
+                "Application    Node      State   Started  Monitor  Stale  Fail-over?", apps, indent="  "
+            ),
+        )
+    )
 
 
 @click.command("clstat")
@@ -81,7 +92,12 @@ def clhaltapp(app: str) -> None:
 
 @click.command("clbuildapp")
 @app_option
-@click.option("-sync", "sync", is_flag=True, help="Allow the initial sync that overwrites the peer's data.")
+@click.option(
+    "-sync",
+    "sync",
+    is_flag=True,
+    help="Allow the initial sync that overwrites the peer's data (for now: any destructive step of APP).",
+)
 @click.option(
     "--manifests",
     type=click.Path(path_type=Path, exists=True),
@@ -89,8 +105,9 @@ def clhaltapp(app: str) -> None:
     help="Default: $RECONCILER_MANIFESTS or /etc/reconciler/manifests.",
 )
 def clbuildapp(app: str, sync: bool, manifests: Path | None) -> None:
-    """Build APP's storage on this node (`reconciler apply`); -sync allows the initial sync."""
+    """Build APP's storage on this node (`reconciler apply --app APP`); -sync allows the initial sync."""
     args = [str(manifests)] if manifests is not None else []
+    args += ["--app", app]
     if sync:
         args.append("--allow-destructive")
     click.echo(f"clbuildapp -A {app}: reconciler apply {' '.join(args)}".rstrip())

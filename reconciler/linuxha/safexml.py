@@ -22,10 +22,11 @@ from xml.sax.xmlreader import AttributesImpl, Locator
 import defusedxml.sax
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
+from reconciler.inputs import CONFIG_FILE_BYTES, XML_DEPTH, InputError, check_json_depth, read_regular
 from reconciler.linuxha.report import LinuxhaError, Report, Source
 
 # The inputs are configuration files of a few kilobytes; a much larger one is not one of them.
-MAX_BYTES = 1 << 20
+MAX_BYTES = CONFIG_FILE_BYTES
 
 
 @dataclass
@@ -128,6 +129,11 @@ def untaken(root: Element) -> list[Untaken]:
     return out
 
 
+class _TooDeep(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
 class _Builder(ContentHandler):
     def __init__(self) -> None:
         super().__init__()
@@ -144,6 +150,9 @@ class _Builder(ContentHandler):
         return line or 0
 
     def startElement(self, name: str, attrs: AttributesImpl) -> None:
+        if len(self.stack) >= XML_DEPTH:
+            # linuxha.net's files nest three levels; the element tree is walked recursively.
+            raise _TooDeep(self.line())
         parent = self.stack[-1] if self.stack else None
         # The root is left out of paths: the report says `<global>/<version>`, as the guide does.
         below_root = parent is not None and parent is not self.root
@@ -167,22 +176,23 @@ class _Builder(ContentHandler):
 
 
 def read_limited(path: Path, display: str) -> bytes:
-    """The bytes of an input file; a file much larger than any configuration file is refused."""
+    """The bytes of an input file: a regular file, much smaller than MAX_BYTES (docs/limits.md)."""
     try:
-        with path.open("rb") as stream:
-            data = stream.read(MAX_BYTES + 1)
-    except OSError as err:
-        raise LinuxhaError(display, None, f"cannot read: {err.strerror or err}") from None
-    if len(data) > MAX_BYTES:
-        raise LinuxhaError(display, None, f"larger than {MAX_BYTES} bytes: not a configuration file")
-    return data
+        return read_regular(path, MAX_BYTES, display, "configuration files")
+    except InputError as err:
+        raise LinuxhaError(display, err.line, f"cannot read: {err.message}") from None
 
 
 def read_text(path: Path, display: str) -> str:
+    """The UTF-8 text of an input file; brackets nested past any configuration's are refused."""
     try:
-        return read_limited(path, display).decode("utf-8")
+        text = read_limited(path, display).decode("utf-8")
+        check_json_depth(text, display)
     except UnicodeDecodeError as err:
         raise LinuxhaError(display, None, f"not UTF-8 text ({err.reason})") from None
+    except InputError as err:
+        raise LinuxhaError(display, err.line, err.message) from None
+    return text
 
 
 def read_xml(path: Path, display: str) -> tuple[Element, list[Untaken]]:
@@ -194,6 +204,8 @@ def parse_xml(data: bytes, display: str) -> tuple[Element, list[Untaken]]:
     builder = _Builder()
     try:
         defusedxml.sax.parseString(data, builder, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except _TooDeep as err:
+        raise LinuxhaError(display, err.line, f"elements nested deeper than {XML_DEPTH} levels") from None
     except SAXParseException as err:
         message = f"not well-formed XML: {err.getMessage()} (column {(err.getColumnNumber() or 0) + 1})"
         raise LinuxhaError(display, err.getLineNumber(), message) from None

@@ -46,7 +46,7 @@ class Takeover(StrEnum):
     FORCE = "force"
 
 
-class Placement(Model):
+class PlacementSpec(Model):
     preferred_node: PreferredNode = Field(
         default=LEAST_CPU_LOAD, description=f"A node name, or {LEAST_CPU_LOAD} to pick the less busy node."
     )
@@ -58,15 +58,19 @@ class Placement(Model):
         default=Takeover.NORMAL,
         description="force lets a takeover start on data that is not UpToDate (a data-loss risk).",
     )
-    autostart: Bool = True
+    autostart: Bool = Field(default=True, description="Start the application when the cluster starts.")
 
 
 class ApplicationNetwork(Model):
     """A cluster network the application needs: `ip: MONITOR` (needed, no address) or addresses."""
 
-    name: Name
-    ip: Literal["MONITOR"] | None = None
-    addresses: tuple[IPAddress, ...] = ()
+    name: Name = Field(description="A network of the cluster.")
+    ip: Literal["MONITOR"] | None = Field(
+        default=None, description="MONITOR: the application needs this network up, but has no address on it."
+    )
+    addresses: tuple[IPAddress, ...] = Field(
+        default=(), description="Addresses brought up with the application on the node running it."
+    )
 
     @model_validator(mode="after")
     def _one_form(self) -> Self:
@@ -101,17 +105,24 @@ class Stop(Model):
 
 
 class ApplicationSpec(Model):
-    placement: Placement = Field(default_factory=Placement)
-    storage: Storage
-    domain: Domain
-    networks: tuple[ApplicationNetwork, ...] = ()
-    start: Start = Field(default_factory=Start)
-    stop: Stop = Field(default_factory=Stop)
-    monitors: tuple[Monitor, ...] = ()
+    placement: PlacementSpec = Field(default_factory=PlacementSpec, description="Where it runs.")
+    storage: Storage = Field(description="Its volume group, volumes, DRBD and filesystems.")
+    domain: Domain = Field(description="What runs: a Xen domain, or your start/stop/status commands.")
+    networks: tuple[ApplicationNetwork, ...] = Field(default=(), description="The networks it needs.")
+    start: Start = Field(default_factory=Start, description="How long starting may take; readiness.")
+    stop: Stop = Field(default_factory=Stop, description="How long stopping may take; then what.")
+    monitors: tuple[Monitor, ...] = Field(default=(), description="Checks run on the node running it.")
 
 
 class ApplicationDocument(Model):
+    """An application: what runs together on one node and fails over as one."""
+
     api_version: Literal["reconciler/v1"]
     kind: Literal["Application"]
     metadata: Metadata
     spec: ApplicationSpec
+
+
+# Old name, still imported under reconciler/arbiter/;
+# remove once that imports `PlacementSpec`.
+Placement = PlacementSpec

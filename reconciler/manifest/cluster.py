@@ -33,7 +33,7 @@ class Node(Model):
 
 
 class Network(Model):
-    name: Name
+    name: Name = Field(description="The network's name, used by nodes' addresses and applications.")
     subnet: IPNetwork = Field(description="The network's subnet, e.g. 192.168.1.0/24; gives the prefix.")
     interfaces: dict[NodeName, InterfaceName] = Field(
         description="The interface that carries this network on each node."
@@ -42,14 +42,18 @@ class Network(Model):
 
 
 class PingTieBreaker(Model):
+    """A third party both nodes ping: only a node that gets an answer takes over from a silent peer."""
+
     type: Literal["ping"]
-    address: IPAddress
+    address: IPAddress = Field(description="The address both nodes ping.")
 
 
 class TcpTieBreaker(Model):
+    """A third party both nodes connect to: only a node that reaches it takes over from a silent peer."""
+
     type: Literal["tcp"]
-    address: IPAddress
-    port: Port
+    address: IPAddress = Field(description="The address both nodes connect to.")
+    port: Port = Field(description="Its TCP port.")
 
 
 TieBreaker = Annotated[PingTieBreaker | TcpTieBreaker, Field(discriminator="type")]
@@ -57,22 +61,29 @@ TieBreaker = Annotated[PingTieBreaker | TcpTieBreaker, Field(discriminator="type
 
 class Fencing(Model):
     command: Argv = Field(description="Run with the peer's node name appended; exit 0 means fenced.")
-    timeout: Duration = timedelta(seconds=30)
+    timeout: Duration = Field(default=timedelta(seconds=30), description="How long fencing may take.")
 
 
-class Arbitration(Model):
-    heartbeat_interval: Duration = timedelta(milliseconds=200)
+class ArbitrationSpec(Model):
+    heartbeat_interval: Duration = Field(
+        default=timedelta(milliseconds=200), description="How often each agent sends a heartbeat."
+    )
     dead_time: Duration = Field(
         default=timedelta(seconds=1),
         description="Silence on every heartbeat link after which the peer is presumed dead.",
     )
-    port: Port = DEFAULT_HEARTBEAT_PORT
+    port: Port = Field(default=DEFAULT_HEARTBEAT_PORT, description="UDP port of the heartbeats.")
     key_file: AbsolutePath = Field(
         default="/etc/reconciler/heartbeat.key",
         description="Shared secret for the heartbeat HMAC; must not be readable by others.",
     )
-    tie_breaker: TieBreaker | None = None
-    fencing: Fencing | None = None
+    tie_breaker: TieBreaker | None = Field(
+        default=None,
+        description="A third party a node must reach to take over from a silent peer; none: not asked.",
+    )
+    fencing: Fencing | None = Field(
+        default=None, description="How to power off the peer before taking over its applications."
+    )
 
     @model_validator(mode="after")
     def _dead_time_spans_heartbeats(self) -> Self:
@@ -89,13 +100,25 @@ class ClusterSpec(Model):
         description="Exactly the two nodes of the cluster. Their order gives the DRBD 9 node-ids, which "
         "DRBD keeps in its metadata: do not reorder them once resources exist."
     )
-    networks: tuple[Network, ...] = Field(min_length=1)
-    arbitration: Arbitration = Field(default_factory=Arbitration)
-    state_dir: AbsolutePath = "/var/lib/reconciler"
+    networks: tuple[Network, ...] = Field(min_length=1, description="The networks between the nodes.")
+    arbitration: ArbitrationSpec = Field(
+        default_factory=ArbitrationSpec, description="Heartbeats, dead time, tie-breaker, fencing."
+    )
+    state_dir: AbsolutePath = Field(
+        default="/var/lib/reconciler",
+        description="Each node's own directory for leases, journal and drift history; never mounted over.",
+    )
 
 
 class ClusterDocument(Model):
+    """The cluster: its two nodes, its networks, how the nodes arbitrate. Exactly one per set."""
+
     api_version: Literal["reconciler/v1"] = Field(description=f"Always {API_VERSION}.")
     kind: Literal["Cluster"]
     metadata: Metadata
     spec: ClusterSpec
+
+
+# Old name, still imported under reconciler/agent/;
+# remove once that imports `ArbitrationSpec`.
+Arbitration = ArbitrationSpec

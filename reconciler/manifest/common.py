@@ -37,6 +37,6 @@ Port = Annotated[StrictInt, Field(ge=1, le=65535)]
 
 
 class Metadata(Model):
-    name: Name
-    labels: dict[Name, StrictStr] = Field(default_factory=dict)
-    description: StrictStr | None = None
+    name: Name = Field(description="The document's name: the cluster's, or the application's (unique).")
+    labels: dict[Name, StrictStr] = Field(default_factory=dict, description="Free key/value labels.")
+    description: StrictStr | None = Field(default=None, description="Free text, shown by `describe`.")

@@ -5,63 +5,25 @@ duplicate next to another application's). A duplicate is reported at its second 
 with the first one named in the hint, so the operator sees both places.
 """
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
 from reconciler.manifest.application import LEAST_CPU_LOAD, ApplicationDocument
-from reconciler.manifest.cluster import ClusterDocument
-from reconciler.manifest.diagnostics import Diagnostic, Position
+from reconciler.manifest.claims import Claim, check_known, check_unique
+from reconciler.manifest.cluster import ClusterDocument, Network
+from reconciler.manifest.diagnostics import Diagnostic
+from reconciler.manifest.hostcheck import (
+    check_mounts_against_state_dir,
+    check_physical_volumes,
+    check_physical_volumes_across,
+    check_reserved,
+)
 from reconciler.manifest.yamlsource import PathElement, SourceDocument
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A value declared at a place: the unit that uniqueness and reference checks work on."""
-
-    value: Any
-    source: SourceDocument
-    path: tuple[PathElement, ...]
-
-    @property
-    def position(self) -> Position:
-        return self.source.locate(self.path)
-
-
-def check_unique(claims: Iterable[Claim], code: str, what: str) -> Iterator[Diagnostic]:
-    first: dict[Any, Claim] = {}
-    for claim in claims:
-        if claim.value in first:
-            earlier = first[claim.value]
-            yield Diagnostic(
-                position=claim.position,
-                code=code,
-                message=f"{what} {_show(claim.value)} is already declared",
-                hint=f"first declared at {earlier.position}",
-            )
-        else:
-            first[claim.value] = claim
-
-
-def check_known(claims: Iterable[Claim], known: Sequence[Any], code: str, what: str) -> Iterator[Diagnostic]:
-    for claim in claims:
-        if claim.value not in known:
-            yield Diagnostic(
-                position=claim.position,
-                code=code,
-                message=f"{what} {_show(claim.value)} is not declared in the cluster",
-                hint=f"declared {what}s: {', '.join(sorted(str(k) for k in known))}",
-            )
-
-
-def _show(value: Any) -> str:
-    return repr(str(value)) if not isinstance(value, str) else repr(value)
 
 
 def check_cluster(source: SourceDocument, doc: ClusterDocument) -> Iterator[Diagnostic]:
     spec = doc.spec
-    nodes = [n.name for n in spec.nodes]
     networks = [n.name for n in spec.networks]
     base: tuple[PathElement, ...] = ("spec",)
     yield from check_unique(
@@ -87,6 +49,16 @@ def check_cluster(source: SourceDocument, doc: ClusterDocument) -> Iterator[Diag
                 yield _missing(
                     source, path, f"node {node.name!r} has no address on network {net!r}", "missing-address"
                 )
+    yield from _check_networks(source, doc)
+    if not any(n.heartbeat for n in spec.networks):
+        yield _missing(source, (*base, "networks"), "no network carries heartbeats", "no-heartbeat-network")
+
+
+def _check_networks(source: SourceDocument, doc: ClusterDocument) -> Iterator[Diagnostic]:
+    """Each network has an interface on every node, and the nodes' addresses lie in its subnet."""
+    spec = doc.spec
+    nodes = [n.name for n in spec.nodes]
+    base: tuple[PathElement, ...] = ("spec",)
     for i, network in enumerate(spec.networks):
         path = (*base, "networks", i, "interfaces")
         yield from check_known(
@@ -102,14 +74,15 @@ def check_cluster(source: SourceDocument, doc: ClusterDocument) -> Iterator[Diag
                 )
         for j, node_spec in enumerate(spec.nodes):
             address = node_spec.addresses.get(network.name)
+            where = (*base, "nodes", j, "addresses", network.name)
             if address is not None and address not in network.subnet:
                 yield Diagnostic(
-                    position=source.locate((*base, "nodes", j, "addresses", network.name)),
+                    position=source.locate(where),
                     code="address-outside-network",
                     message=f"{address} is not in network {network.name!r} ({network.subnet})",
                 )
-    if not any(n.heartbeat for n in spec.networks):
-        yield _missing(source, (*base, "networks"), "no network carries heartbeats", "no-heartbeat-network")
+            elif address is not None:
+                yield from check_reserved(source, where, address, network.subnet)
 
 
 def _missing(source: SourceDocument, path: tuple[PathElement, ...], message: str, code: str) -> Diagnostic:
@@ -132,6 +105,7 @@ def check_application(
         "duplicate-name",
         "monitor",
     )
+    yield from check_physical_volumes(source, doc)
     if cluster is not None:
         yield from _application_references(source, doc, cluster)
 
@@ -164,15 +138,26 @@ def _application_references(
     )
     drbd_nets = [c for c in _lv_claims(source, doc, "drbd", "network") if c.value is not None]
     yield from check_known(drbd_nets, list(networks), "unknown-network", "network")
-    for i, net in enumerate(spec.networks):
+    yield from _application_addresses(source, doc, networks)
+
+
+def _application_addresses(
+    source: SourceDocument, doc: ApplicationDocument, networks: dict[str, Network]
+) -> Iterator[Diagnostic]:
+    """Each address lies in its network's subnet, and is a host's address there."""
+    for i, net in enumerate(doc.spec.networks):
         cluster_net = networks.get(net.name)
+        if cluster_net is None:
+            continue
         for j, address in enumerate(net.addresses):
-            if cluster_net is not None and address not in cluster_net.subnet:
+            where: tuple[PathElement, ...] = ("spec", "networks", i, "addresses", j)
+            if address not in cluster_net.subnet:
                 yield Diagnostic(
-                    position=source.locate((*base, "networks", i, "addresses", j)),
+                    position=source.locate(where),
                     code="address-outside-network",
                     message=f"{address} is not in network {net.name!r} ({cluster_net.subnet})",
                 )
+            yield from check_reserved(source, where, address, cluster_net.subnet)
 
 
 def _lv_claims(source: SourceDocument, doc: ApplicationDocument, *attrs: str) -> Iterator[Claim]:
@@ -207,6 +192,7 @@ def check_across(
         ),
         "duplicate-vg",
         "volume group",
+        "; applications cannot share a volume group (yet): give each its own, on its own disks",
     )
     yield from check_unique(
         (Claim(d.spec.domain.name, s, ("spec", "domain", "name")) for s, d in apps),
@@ -221,6 +207,8 @@ def check_across(
     yield from check_unique(_port_claims(apps, cluster), "duplicate-port", "TCP port")
     yield from check_unique(_ip_claims(apps, cluster), "duplicate-ip", "IP address")
     yield from _check_mounts(apps)
+    yield from check_mounts_against_state_dir(apps, cluster)
+    yield from check_physical_volumes_across(apps)
 
 
 def _port_claims(

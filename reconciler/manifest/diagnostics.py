@@ -11,7 +11,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 
-class Severity(StrEnum):
+class DiagnosticSeverity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
 
@@ -34,7 +34,7 @@ class Diagnostic(BaseModel):
     code: str
     message: str
     hint: str | None = None
-    severity: Severity = Severity.ERROR
+    severity: DiagnosticSeverity = DiagnosticSeverity.ERROR
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.position.file, self.position.line, self.position.column, self.code)
@@ -48,12 +48,23 @@ def render_text(diagnostics: Sequence[Diagnostic], sources: dict[str, list[str]]
         source = sources.get(d.position.file, [])
         if 0 < d.position.line <= len(source):
             number = str(d.position.line)
-            lines.append(f"  {number} | {source[d.position.line - 1].rstrip()}")
-            lines.append(f"  {' ' * len(number)} | {' ' * (d.position.column - 1)}^")
+            text, column = _window(source[d.position.line - 1].rstrip(), d.position.column)
+            lines.append(f"  {number} | {text}")
+            lines.append(f"  {' ' * len(number)} | {' ' * (column - 1)}^")
         if d.hint:
             lines.append(f"  hint: {d.hint}")
         blocks.append("\n".join(lines))
     return "\n".join(blocks)
+
+
+def _window(text: str, column: int, width: int = 100) -> tuple[str, int]:
+    """The part of a long source line around `column`, and the column within it."""
+    if len(text) <= width:
+        return text, column
+    start = max(0, min(column - 1 - width // 2, len(text) - width))
+    after = "..." if start + width < len(text) else ""
+    shown = ("..." if start else "") + text[start : start + width] + after
+    return shown, column - start + (3 if start else 0)
 
 
 def render_json(diagnostics: Sequence[Diagnostic]) -> str:
@@ -71,5 +82,6 @@ def render_json(diagnostics: Sequence[Diagnostic]) -> str:
         for d in sorted(diagnostics, key=Diagnostic.sort_key)
     ]
     return json.dumps(
-        {"valid": not any(d.severity is Severity.ERROR for d in diagnostics), "errors": rows}, indent=2
+        {"valid": not any(d.severity is DiagnosticSeverity.ERROR for d in diagnostics), "errors": rows},
+        indent=2,
     )

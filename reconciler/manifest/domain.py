@@ -60,23 +60,35 @@ DomainConfig = dict[ConfigKey, ConfigValue]
 class DomainOverride(Model):
     """What differs on one node: config keys replaced (e.g. the bridge of a vif), or another file."""
 
-    config: DomainConfig = Field(default_factory=dict)
-    config_file: AbsolutePath | None = None
+    config: DomainConfig = Field(default_factory=dict, examples=[{"vif": ["bridge=br1"]}])
+    config_file: AbsolutePath | None = Field(default=None, examples=["/etc/xen/db-node2"])
 
 
 class Domain(Model):
-    toolstack: Toolstack = Toolstack.XL
+    toolstack: Toolstack = Field(
+        default=Toolstack.XL, description="xl or xm: a Xen domain; commands: your own start/stop/status."
+    )
     name: Name = Field(description="The domain name, as `xm list` / `xl list` show it.")
     config: DomainConfig | None = Field(
         default=None, description="The domain config as data; written to /etc/xen/<name>."
     )
     config_file: AbsolutePath | None = Field(
-        default=None, description="An existing domain config file, used as it is."
+        default=None, description="An existing domain config file, used as it is.", examples=["/etc/xen/db"]
     )
-    start: Argv | None = Field(default=None, description="Only with toolstack: commands.")
-    stop: Argv | None = Field(default=None, description="Only with toolstack: commands; must wait.")
+    start: Argv | None = Field(
+        default=None,
+        description="Only with toolstack: commands.",
+        examples=[["/usr/sbin/service", "web", "start"]],
+    )
+    stop: Argv | None = Field(
+        default=None,
+        description="Only with toolstack: commands; must wait.",
+        examples=[["/usr/sbin/service", "web", "stop"]],
+    )
     status: Argv | None = Field(
-        default=None, description="Only with toolstack: commands; exit 0 when running."
+        default=None,
+        description="Only with toolstack: commands; exit 0 when running.",
+        examples=[["/usr/sbin/service", "web", "status"]],
     )
     nodes: dict[NodeName, DomainOverride] = Field(
         default_factory=dict, description="Per-node overrides, e.g. a different bridge."

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.inputs import MANIFEST_BYTES, MANIFEST_FILES, MANIFEST_SET_BYTES
 from reconciler.manifest.application import ApplicationDocument
 from reconciler.manifest.cluster import ClusterDocument
 from reconciler.manifest.crosscheck import check_across, check_application, check_cluster
-from reconciler.manifest.diagnostics import Diagnostic, Position, Severity, render_json, render_text
-from reconciler.manifest.validation import validate_document
+from reconciler.manifest.diagnostics import Diagnostic, DiagnosticSeverity, Position, render_json, render_text
+from reconciler.manifest.validation import Document, validate_document
 from reconciler.manifest.yamlsource import SourceDocument, manifest_files, read_file
 
 
@@ -63,38 +64,31 @@ class ManifestError(Exception):
 
 
 def load_manifests(paths: Sequence[Path]) -> ManifestSet:
-    files = list(manifest_files(paths))
+    files = _listed(paths)
     sources: dict[str, list[str]] = {}
     diagnostics: list[Diagnostic] = []
     clusters: list[tuple[SourceDocument, ClusterDocument]] = []
     apps: list[tuple[SourceDocument, ApplicationDocument]] = []
-    if not files:
-        where = str(paths[0]) if paths else "."
-        raise ManifestError(
-            [
-                Diagnostic(
-                    position=Position(file=where, line=1, column=1),
-                    code="no-manifests",
-                    message="no manifest files (*.yaml, *.yml) found",
-                )
-            ],
-            sources,
-        )
+    budget = MANIFEST_SET_BYTES
     for path in files:
         display = str(path)
-        read = read_file(path, display)
-        diagnostics.extend(read.diagnostics)
-        if path.is_file():
-            sources[display] = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        limit = min(MANIFEST_BYTES, budget)
+        read = read_file(path, display, limit=limit)
+        budget -= read.size
+        diagnostics.extend(_explain_limit(read.diagnostics, limit))
+        sources[display] = read.lines
         for source in read.documents:
-            document, problems = validate_document(source)
+            document, problems = _validate(source)
             diagnostics.extend(problems)
             if isinstance(document, ClusterDocument):
                 clusters.append((source, document))
             elif isinstance(document, ApplicationDocument):
                 apps.append((source, document))
-    diagnostics.extend(_cross_check(clusters, apps, files_valid=not diagnostics, first_file=str(files[0])))
-    if any(d.severity is Severity.ERROR for d in diagnostics):
+    if not diagnostics:
+        diagnostics.extend(_guarded_cross_check(clusters, apps, first_file=str(files[0])))
+    elif clusters or apps:
+        diagnostics.extend(_guarded_cross_check(clusters, apps, files_valid=False, first_file=str(files[0])))
+    if any(d.severity is DiagnosticSeverity.ERROR for d in diagnostics):
         raise ManifestError(diagnostics, sources)
     cluster_source, cluster = clusters[0]
     return ManifestSet(
@@ -102,6 +96,72 @@ def load_manifests(paths: Sequence[Path]) -> ManifestSet:
         applications=tuple(LoadedApplication(s, d) for s, d in apps),
         files=tuple(str(f) for f in files),
     )
+
+
+def _listed(paths: Sequence[Path]) -> list[Path]:
+    """The manifest files of `paths`: at least one, at most MANIFEST_FILES (docs/limits.md)."""
+    where = str(paths[0]) if paths else "."
+    files: list[Path] = []
+    for path in manifest_files(paths):
+        files.append(path)
+        if len(files) > MANIFEST_FILES:
+            message = f"more than {MANIFEST_FILES} manifest files"
+            raise ManifestError([_error(where, "too-large", message, hint="see docs/limits.md")], {})
+    if not files:
+        raise ManifestError([_error(where, "no-manifests", "no manifest files (*.yaml, *.yml) found")], {})
+    return files
+
+
+def _error(file: str, code: str, message: str, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(position=Position(file=file, line=1, column=1), code=code, message=message, hint=hint)
+
+
+def _explain_limit(diagnostics: list[Diagnostic], limit: int) -> list[Diagnostic]:
+    """A file refused because the whole set went past MANIFEST_SET_BYTES says so."""
+    if limit == MANIFEST_BYTES:
+        return diagnostics
+    message = (
+        f"the manifest set is limited to {MANIFEST_SET_BYTES} bytes in all ({MANIFEST_BYTES} per file); "
+        "this file goes past it"
+    )
+    return [d.model_copy(update={"message": message}) if d.code == "too-large" else d for d in diagnostics]
+
+
+def _validate(source: SourceDocument) -> tuple[Document | None, list[Diagnostic]]:
+    """`validate_document`, with a `kind` that is not text refused first, and any failure of the
+    validation itself turned into a diagnostic at the document (never a traceback)."""
+    data = source.data
+    if isinstance(data, dict) and "kind" in data and not isinstance(data["kind"], str):
+        where = source.locate(("kind",))
+        message = f"kind must be text (Cluster or Application), not {type(data['kind']).__name__}"
+        problem = Diagnostic(position=where, code="wrong-type", message=message, hint="kind: Application")
+        return None, [problem]
+    try:
+        return validate_document(source)
+    except (ArithmeticError, ValueError, TypeError, KeyError, RecursionError) as err:
+        return None, [_validation_failed(source.start, err)]
+
+
+def _validation_failed(where: Position, err: BaseException) -> Diagnostic:
+    return Diagnostic(
+        position=where,
+        code="invalid-value",
+        message=f"this document cannot be validated: {type(err).__name__}: {err}",
+        hint="a value is far outside any sensible range; if it looks fine, report this as a bug",
+    )
+
+
+def _guarded_cross_check(
+    clusters: list[tuple[SourceDocument, ClusterDocument]],
+    apps: list[tuple[SourceDocument, ApplicationDocument]],
+    *,
+    files_valid: bool = True,
+    first_file: str,
+) -> list[Diagnostic]:
+    try:
+        return _cross_check(clusters, apps, files_valid=files_valid, first_file=first_file)
+    except (ArithmeticError, ValueError, TypeError, KeyError, RecursionError) as err:
+        return [_validation_failed(Position(file=first_file, line=1, column=1), err)]
 
 
 def _cross_check(

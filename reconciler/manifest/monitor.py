@@ -13,7 +13,7 @@ from reconciler.manifest.names import Argv
 from reconciler.manifest.units import Duration, format_duration, parse_duration
 
 
-class ActionKind(StrEnum):
+class MonitorActionKind(StrEnum):
     NOP = "NOP"
     PAUSE = "PAUSE"
     STOP = "STOP"
@@ -24,12 +24,12 @@ class ActionKind(StrEnum):
 class MonitorAction(Model):
     """One entry of the rc -> action list: `NOP`, `PAUSE 30s`, `STOP`, `FAILOVER`, `RESTART`."""
 
-    kind: ActionKind
+    kind: MonitorActionKind
     pause: Duration | None = None
 
 
 _ACTION = re.compile(r"(NOP|STOP|FAILOVER|RESTART)|PAUSE\s+(\S+)")
-ACTION_PATTERN = r"^(NOP|STOP|FAILOVER|RESTART|PAUSE [0-9]+(\.[0-9]+)?(ms|s|m|h)?)$"
+ACTION_PATTERN = r"^(NOP|STOP|FAILOVER|RESTART|PAUSE\s+([0-9]+|([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+))$"
 
 
 def parse_action(value: Any) -> MonitorAction:
@@ -42,14 +42,14 @@ def parse_action(value: Any) -> MonitorAction:
         raise ValueError(f"{value!r} is not an action: use NOP, PAUSE 30s, STOP, FAILOVER or RESTART")
     simple, pause = match.groups()
     if simple:
-        return MonitorAction(kind=ActionKind(simple))
+        return MonitorAction(kind=MonitorActionKind(simple))
     # lems wrote `PAUSE 30` meaning seconds: that vocabulary is kept as it was.
-    length = timedelta(seconds=int(pause)) if pause.isdigit() else parse_duration(pause)
-    return MonitorAction(kind=ActionKind.PAUSE, pause=length)
+    length = parse_duration(f"{pause}s" if pause.isdigit() else pause)
+    return MonitorAction(kind=MonitorActionKind.PAUSE, pause=length)
 
 
 def format_action(action: MonitorAction) -> str:
-    if action.kind is ActionKind.PAUSE and action.pause is not None:
+    if action.kind is MonitorActionKind.PAUSE and action.pause is not None:
         return f"PAUSE {format_duration(action.pause)}"
     return action.kind.value
 
@@ -66,13 +66,13 @@ ReturnCode = Annotated[Int, Field(ge=0, le=255)]
 
 
 def _default_actions() -> dict[int, MonitorAction]:
-    return {0: MonitorAction(kind=ActionKind.NOP), 1: MonitorAction(kind=ActionKind.FAILOVER)}
+    return {0: MonitorAction(kind=MonitorActionKind.NOP), 1: MonitorAction(kind=MonitorActionKind.FAILOVER)}
 
 
 class MonitorBase(Model):
-    name: Text
-    interval: Duration = timedelta(seconds=10)
-    timeout: Duration = timedelta(seconds=5)
+    name: Text = Field(description="Unique among the application's monitors; shown in status and logs.")
+    interval: Duration = Field(default=timedelta(seconds=10), description="Time between two checks.")
+    timeout: Duration = Field(default=timedelta(seconds=5), description="A check running longer is rc 1.")
     actions: dict[ReturnCode, Action] = Field(
         default_factory=_default_actions,
         description="Exit code -> action (NOP, PAUSE n, STOP, FAILOVER, RESTART); unlisted codes: NOP.",
@@ -80,7 +80,9 @@ class MonitorBase(Model):
     restart_limit: Annotated[Int, Field(ge=0)] = Field(
         default=3, description="RESTARTs allowed within failureExpiry before the monitor fails over."
     )
-    failure_expiry: Duration = timedelta(minutes=10)
+    failure_expiry: Duration = Field(
+        default=timedelta(minutes=10), description="How long a RESTART counts against restartLimit."
+    )
 
 
 class FilesystemMonitor(MonitorBase):
@@ -96,30 +98,44 @@ class DomainMonitor(MonitorBase):
 
 
 class PingMonitor(MonitorBase):
+    """`address` answers a ping."""
+
     type: Literal["ping"]
-    address: IPAddress
+    address: IPAddress = Field(description="The address pinged.")
 
 
 class TcpMonitor(MonitorBase):
+    """A TCP connection to `address`:`port` is accepted."""
+
     type: Literal["tcp"]
-    address: IPAddress
-    port: Port
+    address: IPAddress = Field(description="The address connected to.")
+    port: Port = Field(description="The TCP port connected to.")
 
 
 class ProcessMonitor(MonitorBase):
+    """A process of that name runs on the node."""
+
     type: Literal["process"]
     process: Text = Field(description="Name of a process that must be present (as psutil reports it).")
 
 
 class MemoryMonitor(MonitorBase):
+    """The node's memory and swap use stay under their maximums."""
+
     type: Literal["memory"]
-    max_memory_percent: Annotated[float, Field(gt=0, le=100)] = 95.0
-    max_swap_percent: Annotated[float, Field(ge=0, le=100)] = 50.0
+    max_memory_percent: Annotated[float, Field(gt=0, le=100)] = Field(
+        default=95.0, description="Memory in use, in percent, above which the check fails."
+    )
+    max_swap_percent: Annotated[float, Field(ge=0, le=100)] = Field(
+        default=50.0, description="Swap in use, in percent, above which the check fails."
+    )
 
 
 class CommandMonitor(MonitorBase):
+    """Your own check: its exit code is the monitor's rc."""
+
     type: Literal["command"]
-    argv: Argv
+    argv: Argv = Field(description="The command, as an argv list (absolute program path).")
 
 
 Monitor = Annotated[

@@ -8,11 +8,19 @@ could be seconds or milliseconds, and the manifest is the place where that must 
 
 import re
 from datetime import timedelta
+from fractions import Fraction
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+from reconciler.manifest.codes import rule_error
+
+_DURATION_MILLIS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+MAX_DURATION = timedelta(days=365)
+MAX_DURATION_MS = MAX_DURATION.days * 86_400_000
+MAX_SIZE = 2**63 - 1  # bytes; LVM counts in 512-byte sectors in a signed 64-bit byte count
+_MAX_DIGITS = 40
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+")
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$"
@@ -25,7 +33,10 @@ RATE_PATTERN = r"^[0-9]+(\.[0-9]+)?\s*([KMGTPkmgtp](i?[Bb])?|[Bb])/s$"
 
 
 def parse_duration(value: Any) -> timedelta:
-    """`600s`, `10m`, `1h30m`, `250ms` -> timedelta. Bare numbers are refused (which unit?)."""
+    """`600s`, `10m`, `1h30m`, `250ms` -> timedelta. Bare numbers are refused (which unit?).
+
+    Counted exactly (no float) in whole milliseconds; zero and more than MAX_DURATION are refused.
+    """
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -35,8 +46,25 @@ def parse_duration(value: Any) -> timedelta:
     text = value.strip()
     if not _DURATION.fullmatch(text):
         raise ValueError(f"{value!r} is not a duration: write it like 600s, 10m, 1h30m or 250ms")
-    seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in _DURATION_PART.findall(text))
-    return timedelta(seconds=seconds)
+    parts = _DURATION_PART.findall(text)
+    millis = sum((_exact(n, "duration-too-large") * _DURATION_MILLIS[u] for n, u in parts), Fraction(0))
+    if millis > MAX_DURATION_MS:
+        raise rule_error(
+            "duration-too-large",
+            f"{value!r} is longer than {MAX_DURATION.days}d, the longest duration accepted",
+        )
+    if millis.denominator != 1:
+        raise ValueError(f"{value!r} is not a whole number of milliseconds")
+    if millis == 0:
+        raise rule_error("zero-duration", f"{value!r}: a duration must be more than zero")
+    return timedelta(milliseconds=int(millis))
+
+
+def _exact(number: str, code: str) -> Fraction:
+    """A decimal numeral as an exact fraction; absurdly long numerals are refused before parsing."""
+    if len(number) > _MAX_DIGITS:
+        raise rule_error(code, f"a number of {len(number)} digits is far too large")
+    return Fraction(number)
 
 
 def format_duration(value: timedelta) -> str:
@@ -60,8 +88,12 @@ def _bytes_of(number: str, unit: str, original: str) -> int:
         factor = _SI.get(key) or _BINARY.get(key)
     if factor is None:
         raise ValueError(f"{original!r}: unknown size unit {unit!r} (use K, M, G, T, P; GiB; or GB)")
-    result = float(number) * factor
-    if result != int(result):
+    result = _exact(number, "size-too-large") * factor
+    if result > MAX_SIZE:
+        raise rule_error(
+            "size-too-large", f"{original!r} is more than {MAX_SIZE} bytes (2^63-1), LVM's limit"
+        )
+    if result.denominator != 1:
         raise ValueError(f"{original!r} is not a whole number of bytes")
     return int(result)
 
@@ -89,6 +121,8 @@ def parse_rate(value: Any) -> int:
     if isinstance(value, str) and value.strip().endswith("/s"):
         try:
             return parse_size(value.strip()[:-2])
+        except PydanticCustomError:
+            raise  # a rule with its own code (too large)
         except ValueError as err:
             raise ValueError(f"{value!r} is not a rate: write it like 10M/s or 500K/s") from err
     raise ValueError(f"{value!r} is not a rate: write it like 10M/s (bytes per second)")

@@ -10,6 +10,7 @@ from pydantic_core import ErrorDetails
 
 from reconciler.manifest.application import ApplicationDocument
 from reconciler.manifest.cluster import ClusterDocument
+from reconciler.manifest.codes import RULE_CODES
 from reconciler.manifest.common import API_VERSION
 from reconciler.manifest.diagnostics import Diagnostic
 from reconciler.manifest.yamlsource import PathElement, SourceDocument
@@ -94,7 +95,8 @@ def _at(
 def _diagnostic(source: SourceDocument, model: type[BaseModel], error: ErrorDetails) -> Diagnostic:
     loc = tuple(error["loc"])
     kind = error["type"]
-    code = _CODES.get(kind) or ("wrong-type" if kind.endswith(_TYPE_ERRORS) else "invalid-value")
+    code = kind if kind in RULE_CODES else _CODES.get(kind)
+    code = code or ("wrong-type" if kind.endswith(_TYPE_ERRORS) else "invalid-value")
     if kind == "missing":
         # Point at the key of the mapping that lacks it: "filesystem:" rather than its first child.
         position, where = source.resolve(loc[:-1], key=True)

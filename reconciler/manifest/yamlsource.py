@@ -12,9 +12,11 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.composer import Composer, ComposerError
+from ruamel.yaml.constructor import ConstructorError, DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from reconciler.inputs import MANIFEST_BYTES, YAML_DEPTH, InputError, decode_utf8, read_regular
 from reconciler.manifest.diagnostics import Diagnostic, Position
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
@@ -72,57 +74,108 @@ class SourceDocument:
 class ReadResult:
     documents: list[SourceDocument] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # the file's text, to quote in diagnostics
+    size: int = 0  # bytes read
 
 
 def manifest_files(paths: Sequence[Path]) -> Iterator[Path]:
-    """The YAML files named, and those under the directories named, in a stable order."""
+    """The YAML files named, and those under the directories named, in a stable order.
+
+    Under a directory, every entry with a YAML suffix that is not a directory is listed, FIFOs
+    and devices included: `read_file` refuses them by name rather than skipping them silently.
+    """
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix in MANIFEST_SUFFIXES and p.is_file())
+            yield from sorted(p for p in path.rglob("*") if p.suffix in MANIFEST_SUFFIXES and not p.is_dir())
         else:
             yield path
 
 
-def read_file(path: Path, display: str) -> ReadResult:
+def read_file(path: Path, display: str, limit: int = MANIFEST_BYTES) -> ReadResult:
+    """The YAML documents of one manifest file, or the diagnostics saying why there are none.
+
+    The file is read through the guarded entry (regular files only, at most `limit` bytes, UTF-8);
+    YAML nesting is limited to YAML_DEPTH levels and a document to MAX_VALUES values, so that no
+    input can exhaust the stack, the memory or the time of the validation that follows.
+    """
     result = ReadResult()
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        result.diagnostics.append(_file_error(display, "not-found", "no such file or directory"))
+        data = read_regular(path, limit, display, "manifests")
+        result.size = len(data)
+        text = decode_utf8(data, display)
+    except InputError as err:
+        where = Position(file=display, line=err.line or 1, column=1)
+        problem = Diagnostic(position=where, code=err.code, message=err.message, hint=err.hint)
+        result.diagnostics.append(problem)
         return result
-    except UnicodeDecodeError as err:
-        result.diagnostics.append(_file_error(display, "not-utf8", f"not UTF-8 text ({err.reason})"))
-        return result
-    except OSError as err:
-        result.diagnostics.append(_file_error(display, "unreadable", err.strerror or str(err)))
-        return result
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
+    result.lines = text.splitlines()
     try:
-        trees = list(yaml.load_all(text))
+        trees = list(_yaml().load_all(text))
     except MarkedYAMLError as err:
         result.diagnostics.append(_yaml_error(display, err))
         return result
-    except YAMLError as err:  # an error without a position still names the file
-        result.diagnostics.append(_file_error(display, "yaml-syntax", str(err)))
+    except (YAMLError, RecursionError) as err:  # an error without a position still names the file
+        result.diagnostics.append(_file_error(display, "yaml-syntax", str(err) or type(err).__name__))
         return result
     for index, tree in enumerate(trees):
-        if tree is None:
-            continue  # an empty document, e.g. after a trailing '---'
-        start = _start_of(tree, display)
-        try:
-            data = to_plain(tree, _Budget())
-        except _TooLarge:
-            result.diagnostics.append(
-                Diagnostic(
-                    position=start,
-                    code="too-large",
-                    message=f"the document expands to more than {MAX_VALUES} values (aliases?)",
-                )
-            )
-            continue
-        result.documents.append(SourceDocument(file=display, index=index, tree=tree, data=data, start=start))
+        if tree is not None:  # None: an empty document, e.g. after a trailing '---'
+            _add_document(result, display, index, tree)
     return result
+
+
+def _add_document(result: ReadResult, display: str, index: int, tree: Any) -> None:
+    start = _start_of(tree, display)
+    try:
+        data = to_plain(tree, _Budget())
+    except _TooLarge:
+        result.diagnostics.append(
+            Diagnostic(
+                position=start,
+                code="too-large",
+                message=f"the document expands to more than {MAX_VALUES} values (aliases?)",
+            )
+        )
+        return
+    result.documents.append(SourceDocument(file=display, index=index, tree=tree, data=data, start=start))
+
+
+class _DepthLimitedComposer(Composer):
+    """ruamel's composer, refusing nesting past YAML_DEPTH: its constructor recurses per level."""
+
+    nesting = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.nesting += 1
+        try:
+            if self.nesting > YAML_DEPTH:
+                mark = self.parser.peek_event().start_mark
+                raise ComposerError(None, None, f"nested deeper than {YAML_DEPTH} levels", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.nesting -= 1
+
+
+class _CheckedConstructor(RoundTripConstructor):
+    """ruamel's round-trip constructor; a value its explicit tag cannot hold (`!!int x`,
+    `!!timestamp 2020-13-45`) is a positioned YAML error rather than a bare ValueError."""
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (MarkedYAMLError, RecursionError):
+            raise
+        except (ValueError, TypeError, KeyError, OverflowError, AttributeError) as err:
+            tag = str(getattr(node, "tag", "?")).replace("tag:yaml.org,2002:", "!!")
+            problem = f"the value {getattr(node, 'value', '')!r} cannot be read as {tag} ({err})"
+            raise ConstructorError(None, None, problem, node.start_mark) from None
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    yaml.Composer = _DepthLimitedComposer
+    yaml.Constructor = _CheckedConstructor
+    return yaml
 
 
 def _start_of(tree: Any, file: str) -> Position:
@@ -154,7 +207,7 @@ def to_plain(node: Any, budget: _Budget) -> Any:
     """
     budget.spend()
     if isinstance(node, dict):
-        return {to_plain(k, budget): to_plain(v, budget) for k, v in node.items()}
+        return {_plain_key(k, budget): to_plain(v, budget) for k, v in node.items()}
     if isinstance(node, list):
         return [to_plain(v, budget) for v in node]
     if isinstance(node, bool) or type(node).__name__ == "ScalarBoolean":
@@ -163,6 +216,13 @@ def to_plain(node: Any, budget: _Budget) -> Any:
         if isinstance(node, plain):
             return plain(node)
     return node
+
+
+def _plain_key(key: Any, budget: _Budget) -> Any:
+    """A mapping key as plain data; a complex key (`? [a, b]`, `{a: 1}: x`) becomes its text, so
+    that validation reports it as an unknown key instead of failing on an unhashable one."""
+    plain = to_plain(key, budget)
+    return plain if isinstance(plain, str | int | float | bool | None) else str(plain)
 
 
 def _file_error(file: str, code: str, message: str) -> Diagnostic:

@@ -15,7 +15,7 @@ from reconciler.manifest.units import format_duration
 from reconciler.observe.mounts import Mount, MountTable
 from reconciler.observe.runner import CommandResult, Outcome
 from reconciler.observe.state import DomainState
-from reconciler.observe.xen import Domain, DomainStateFlag
+from reconciler.observe.xen import DomainStateFlag, XenDomain
 
 HEALTHY = 0
 FAILED = 1
@@ -98,12 +98,12 @@ def judge_mounts(mount_points: Sequence[str], table: MountTable) -> CheckResult:
 # --- domains -----------------------------------------------------------------------------------
 
 
-def _describe(domain: Domain) -> str:
+def _describe(domain: XenDomain) -> str:
     words = [_FLAG_WORDS[f] for f in domain.state] or ["runnable"]
     return f"{domain.raw_state} ({', '.join(words)})"
 
 
-def domain_is_running(domain: Domain) -> bool:
+def domain_is_running(domain: XenDomain) -> bool:
     """Running or blocked, and nothing else. Paused serves nothing; shutdown, crashed and dying are
     on their way out; a state the parser did not recognise is never taken for running."""
     return domain.id is not None and set(domain.state) <= _RUNNING_FLAGS

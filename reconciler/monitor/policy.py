@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from reconciler.manifest.monitor import ActionKind, MonitorAction, MonitorBase, format_action
+from reconciler.manifest.monitor import MonitorAction, MonitorActionKind, MonitorBase, format_action
 from reconciler.manifest.units import format_duration
 from reconciler.monitor.judge import CheckResult
 
@@ -33,7 +33,7 @@ class VerdictKind(StrEnum):
     RESTART = "restart"
 
 
-class Verdict(BaseModel):
+class MonitorVerdict(BaseModel):
     """What the loop must do for this result. `until` is set for PAUSE only."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -83,53 +83,57 @@ def _record(state: MonitorState, monitor: MonitorBase, result: CheckResult, now:
 
 def step(
     state: MonitorState, monitor: MonitorBase, result: CheckResult, now: datetime
-) -> tuple[MonitorState, Verdict]:
+) -> tuple[MonitorState, MonitorVerdict]:
     """Record `result` and decide. Pure: the same inputs always give the same state and verdict."""
     recorded = _record(state, monitor, result, now)
     rc = result.rc
     if recorded.paused_until is not None:
         if now < recorded.paused_until:
             until = recorded.paused_until.isoformat(timespec="seconds")
-            return recorded, Verdict(
+            return recorded, MonitorVerdict(
                 kind=VerdictKind.NONE, reason=f"rc {rc} recorded, not acted on: paused until {until}"
             )
         recorded = recorded.model_copy(update={"paused_until": None})
     action = monitor.actions.get(rc)
     if action is None:
-        return recorded, Verdict(kind=VerdictKind.NONE, reason=f"rc {rc} is not listed in actions: NOP")
+        return recorded, MonitorVerdict(
+            kind=VerdictKind.NONE, reason=f"rc {rc} is not listed in actions: NOP"
+        )
     return _apply(recorded, monitor, action, rc, now)
 
 
 def _apply(
     state: MonitorState, monitor: MonitorBase, action: MonitorAction, rc: int, now: datetime
-) -> tuple[MonitorState, Verdict]:
+) -> tuple[MonitorState, MonitorVerdict]:
     said = f"rc {rc}: {format_action(action)}"
     match action.kind:
-        case ActionKind.NOP:
-            return state, Verdict(kind=VerdictKind.NONE, reason=said)
-        case ActionKind.PAUSE:
+        case MonitorActionKind.NOP:
+            return state, MonitorVerdict(kind=VerdictKind.NONE, reason=said)
+        case MonitorActionKind.PAUSE:
             until = now + (action.pause or timedelta(0))
             paused = state.model_copy(update={"paused_until": until})
             reason = f"{said}, results not acted on until {until.isoformat(timespec='seconds')}"
-            return paused, Verdict(kind=VerdictKind.PAUSE, reason=reason, until=until)
-        case ActionKind.STOP:
-            return state, Verdict(kind=VerdictKind.STOP, reason=said)
-        case ActionKind.FAILOVER:
-            return state, Verdict(kind=VerdictKind.FAILOVER, reason=said)
-        case ActionKind.RESTART:
+            return paused, MonitorVerdict(kind=VerdictKind.PAUSE, reason=reason, until=until)
+        case MonitorActionKind.STOP:
+            return state, MonitorVerdict(kind=VerdictKind.STOP, reason=said)
+        case MonitorActionKind.FAILOVER:
+            return state, MonitorVerdict(kind=VerdictKind.FAILOVER, reason=said)
+        case MonitorActionKind.RESTART:
             return _restart(state, monitor, said, now)
 
 
 def _restart(
     state: MonitorState, monitor: MonitorBase, said: str, now: datetime
-) -> tuple[MonitorState, Verdict]:
+) -> tuple[MonitorState, MonitorVerdict]:
     limit, window = monitor.restart_limit, format_duration(monitor.failure_expiry)
     if len(state.restarts) >= limit:
         reason = f"{said}, but restart limit {limit} reached within {window}: failing over"
-        return state, Verdict(kind=VerdictKind.FAILOVER, reason=reason)
+        return state, MonitorVerdict(kind=VerdictKind.FAILOVER, reason=reason)
     restarts = (*state.restarts, now)
     reason = f"{said} ({len(restarts)} of {limit} within {window})"
-    return state.model_copy(update={"restarts": restarts}), Verdict(kind=VerdictKind.RESTART, reason=reason)
+    return state.model_copy(update={"restarts": restarts}), MonitorVerdict(
+        kind=VerdictKind.RESTART, reason=reason
+    )
 
 
 # --- the view for `status` ---------------------------------------------------------------------
@@ -167,3 +171,8 @@ def failure_count(
     return FailureCount(
         app=app, failures=failures, restarts=restarts, failing=tuple(failing), paused=tuple(paused)
     )
+
+
+# Old name, still imported under reconciler/agent/;
+# remove once that imports `MonitorVerdict`.
+Verdict = MonitorVerdict

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from reconciler.observe.facts import Fact
 from reconciler.observe.lvm_json import parse_fullreport_json, parse_lvs_json, parse_pvs_json, parse_vgs_json
 from reconciler.observe.lvm_model import (
-    LogicalVolume,
     LvAttr,
     LvmFullReport,
+    LvmLogicalVolume,
     LvmMessage,
+    LvmVolumeGroup,
     LvSegment,
     LvsReport,
     PhysicalVolume,
@@ -18,7 +19,6 @@ from reconciler.observe.lvm_model import (
     PvsReport,
     VgAttr,
     VgsReport,
-    VolumeGroup,
 )
 from reconciler.observe.lvm_text import (
     LVS_GANETI_FIELDS,
@@ -44,11 +44,12 @@ KINDS: dict[str, Callable[[str], Fact]] = {
 __all__ = [
     "KINDS",
     "LVS_GANETI_FIELDS",
-    "LogicalVolume",
     "LvAttr",
     "LvSegment",
     "LvmFullReport",
+    "LvmLogicalVolume",
     "LvmMessage",
+    "LvmVolumeGroup",
     "LvsReport",
     "PhysicalVolume",
     "PvAttr",
@@ -56,7 +57,6 @@ __all__ = [
     "PvsReport",
     "VgAttr",
     "VgsReport",
-    "VolumeGroup",
     "parse_fullreport_json",
     "parse_lvs_json",
     "parse_lvs_noheadings_ganeti",

@@ -18,9 +18,10 @@ from reconciler.observe.lvm_model import (
     ACTIVE_STATES,
     INACTIVE_STATES,
     Allocation,
-    LogicalVolume,
     LvAttr,
     LvHealth,
+    LvmLogicalVolume,
+    LvmVolumeGroup,
     LvPermissions,
     LvSegment,
     LvState,
@@ -35,7 +36,6 @@ from reconciler.observe.lvm_model import (
     VgAttr,
     VgPermissions,
     VgSharing,
-    VolumeGroup,
 )
 
 T = TypeVar("T")
@@ -228,11 +228,11 @@ def pv_attr(row: Row, key: str = "pv_attr") -> PvAttr | None:
     )
 
 
-def logical_volume(row: Row, vg: str | None = None) -> LogicalVolume:
+def logical_volume(row: Row, vg: str | None = None) -> LvmLogicalVolume:
     """`vg` is the enclosing VG of a fullreport entry, whose LV rows do not repeat its name."""
     name = row.name("lv_name")
     hidden = name.startswith("[") and name.endswith("]")
-    return LogicalVolume(
+    return LvmLogicalVolume(
         name=name[1:-1] if hidden else name,
         hidden=hidden,
         vg=row.get("vg_name") or vg,
@@ -256,8 +256,8 @@ def logical_volume(row: Row, vg: str | None = None) -> LogicalVolume:
     )
 
 
-def volume_group(row: Row) -> VolumeGroup:
-    return VolumeGroup(
+def volume_group(row: Row) -> LvmVolumeGroup:
+    return LvmVolumeGroup(
         name=row.name("vg_name"),
         uuid=row.get("vg_uuid"),
         size=row.size("vg_size"),

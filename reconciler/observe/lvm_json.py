@@ -24,16 +24,16 @@ from reconciler.observe.lvm_fields import (
     volume_group,
 )
 from reconciler.observe.lvm_model import (
-    LogicalVolume,
     LvmFullReport,
+    LvmLogicalVolume,
     LvmMessage,
+    LvmVolumeGroup,
     LvSegment,
     LvsReport,
     PhysicalVolume,
     PvSegment,
     PvsReport,
     VgsReport,
-    VolumeGroup,
 )
 
 M = TypeVar("M")
@@ -162,9 +162,9 @@ class _FullReport:
 
     def __init__(self, doc: _Document) -> None:
         self.doc = doc
-        self.vgs: list[VolumeGroup] = []
+        self.vgs: list[LvmVolumeGroup] = []
         self.pvs: list[PhysicalVolume] = []
-        self.lvs: list[LogicalVolume] = []
+        self.lvs: list[LvmLogicalVolume] = []
         self.segments: list[LvSegment] = []
         self.pv_segments: list[PvSegment] = []
         self.issues: list[Unrecognised] = []

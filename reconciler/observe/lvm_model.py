@@ -250,7 +250,7 @@ class PvSegment(Fact):
     size_pe: int | None = None
 
 
-class LogicalVolume(Fact):
+class LvmLogicalVolume(Fact):
     name: str
     # lvm2 prints internal LVs (`lvs -a`) in brackets: "[pool_tmeta]" is name "pool_tmeta", hidden.
     hidden: bool = False
@@ -275,7 +275,7 @@ class LogicalVolume(Fact):
     sizes_rounded: bool = False
 
 
-class VolumeGroup(Fact):
+class LvmVolumeGroup(Fact):
     name: str
     uuid: str | None = None
     size: int | None = None
@@ -310,7 +310,7 @@ class PhysicalVolume(Fact):
 
 
 class LvsReport(Fact):
-    lvs: tuple[LogicalVolume, ...]
+    lvs: tuple[LvmLogicalVolume, ...]
     # Only outputs that print segment fields fill this (one entry per output row).
     segments: tuple[LvSegment, ...] = ()
     messages: tuple[LvmMessage, ...] = ()
@@ -318,7 +318,7 @@ class LvsReport(Fact):
 
 
 class VgsReport(Fact):
-    vgs: tuple[VolumeGroup, ...]
+    vgs: tuple[LvmVolumeGroup, ...]
     messages: tuple[LvmMessage, ...] = ()
     unrecognised: tuple[Unrecognised, ...] = ()
 
@@ -334,9 +334,9 @@ class LvmFullReport(Fact):
 
     Orphan PVs (no VG) come with `vg` None."""
 
-    vgs: tuple[VolumeGroup, ...]
+    vgs: tuple[LvmVolumeGroup, ...]
     pvs: tuple[PhysicalVolume, ...]
-    lvs: tuple[LogicalVolume, ...]
+    lvs: tuple[LvmLogicalVolume, ...]
     segments: tuple[LvSegment, ...] = ()
     pv_segments: tuple[PvSegment, ...] = ()
     messages: tuple[LvmMessage, ...] = ()

@@ -23,7 +23,7 @@ from reconciler.observe.errors import ParseError
 from reconciler.observe.facts import Unrecognised
 from reconciler.observe.lvm_fields import Row, logical_volume, lv_segment, physical_volume, volume_group
 from reconciler.observe.lvm_model import (
-    LogicalVolume,
+    LvmLogicalVolume,
     LvmMessage,
     LvSegment,
     LvsReport,
@@ -146,7 +146,7 @@ def _checked_names(row: Row) -> Row:
     return row
 
 
-class _Reader:
+class _LvmTextReader:
     """Walks the lines of a text report: rows become models, diagnostics become messages."""
 
     def __init__(self, kind: str, text: str) -> None:
@@ -225,9 +225,9 @@ class _Table:
 
 def _parse_table(
     kind: str, text: str, headings: dict[str, str], build: Callable[[Row], M]
-) -> tuple[list[M], _Reader]:
+) -> tuple[list[M], _LvmTextReader]:
     """The first heading of `headings` is the one a heading line must have (the name column)."""
-    reader = _Reader(kind, text)
+    reader = _LvmTextReader(kind, text)
     required = next(iter(headings))
     table: _Table | None = None
     items: list[M] = []
@@ -275,7 +275,7 @@ def _split(kind: str, fields: tuple[str, ...], separator: str | None) -> Callabl
 
 def parse_vgs_noheadings(text: str) -> VgsReport:
     """`vgs --noheadings [--nosuffix] [--units U]` with the default columns."""
-    reader = _Reader("vgs-noheadings", text)
+    reader = _LvmTextReader("vgs-noheadings", text)
     cells = _split(reader.kind, VGS_DEFAULT_FIELDS, None)
     vgs = [
         vg
@@ -285,16 +285,16 @@ def parse_vgs_noheadings(text: str) -> VgsReport:
     return VgsReport(vgs=tuple(vgs), messages=tuple(reader.messages), unrecognised=tuple(reader.issues))
 
 
-def _lv_and_segment(row: Row) -> tuple[LogicalVolume, LvSegment]:
+def _lv_and_segment(row: Row) -> tuple[LvmLogicalVolume, LvSegment]:
     return logical_volume(row), lv_segment(row)
 
 
 def parse_lvs_noheadings_ganeti(text: str) -> LvsReport:
     """`lvs --noheadings --units B --separator ";" -o <LVS_GANETI_FIELDS>`: a row per segment,
     the LV's own fields repeated on each of its rows."""
-    reader = _Reader("lvs-noheadings-ganeti", text)
+    reader = _LvmTextReader("lvs-noheadings-ganeti", text)
     cells = _split(reader.kind, LVS_GANETI_FIELDS, ";")
-    lvs: dict[tuple[str | None, str], LogicalVolume] = {}
+    lvs: dict[tuple[str | None, str], LvmLogicalVolume] = {}
     segments: list[LvSegment] = []
     for number, line in _lines(text):
         taken = reader.take(number, line, cells, _lv_and_segment)

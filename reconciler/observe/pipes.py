@@ -21,7 +21,7 @@ CHUNK = 64 * 1024  # one pipe buffer
 EXIT_POLL = 0.05
 
 
-class Ending(StrEnum):
+class PipeEnding(StrEnum):
     """Why `PipeReader.read_until` stopped reading."""
 
     EOF = "eof"  # every pipe reached end of file
@@ -48,7 +48,7 @@ class PipeReader:
         for stream in self.streams:
             self._selector.register(stream.fd, selectors.EVENT_READ, stream)
 
-    def read_until(self, deadline: float, exited: Callable[[], bool], grace: float) -> Ending:
+    def read_until(self, deadline: float, exited: Callable[[], bool], grace: float) -> PipeEnding:
         """Read until every pipe is at end of file, or `grace` seconds after `exited()` turns
         true, or `deadline` with the command still running, or a stream passes the cap."""
         exited_at: float | None = None
@@ -58,12 +58,12 @@ class PipeReader:
                 exited_at = now
             limit = deadline if exited_at is None else exited_at + grace
             if now >= limit:
-                return Ending.DEADLINE if exited_at is None else Ending.EXITED
+                return PipeEnding.DEADLINE if exited_at is None else PipeEnding.EXITED
             for key, _ in self._selector.select(min(EXIT_POLL, limit - now)):
                 stream: Stream = key.data
                 if not self._read(stream):
-                    return Ending.OVERFLOW
-        return Ending.EOF
+                    return PipeEnding.OVERFLOW
+        return PipeEnding.EOF
 
     def _read(self, stream: Stream) -> bool:
         """One read from a ready pipe; False when the stream passed the cap."""

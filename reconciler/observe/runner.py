@@ -18,7 +18,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 from reconciler.observe.host import PROBE, read_host
-from reconciler.observe.pipes import Ending, PipeReader, decode, has_exited, read_capped
+from reconciler.observe.pipes import PipeEnding, PipeReader, decode, has_exited, read_capped
 
 DEFAULT_TIMEOUT = 10.0
 # At most this much of each stream of a command, and of a file read, is kept; beyond it the
@@ -160,16 +160,16 @@ class _Run:
     def finish(self, deadline: float) -> CommandResult:
         ending = self.reader.read_until(deadline, self._exited, DRAIN_GRACE)
         match ending:
-            case Ending.EOF:
+            case PipeEnding.EOF:
                 return self._wait(deadline)
-            case Ending.EXITED:
+            case PipeEnding.EXITED:
                 # The command is done; a process it started still holds its stdout or stderr.
                 # That process is left alone: an action may have started a daemon on purpose.
                 note = f"{NOTE} the command exited, but a process it started kept its output open; "
                 return self._exited_result(note + "output may be incomplete\n")
-            case Ending.DEADLINE:
+            case PipeEnding.DEADLINE:
                 return self._timed_out()
-            case Ending.OVERFLOW:
+            case PipeEnding.OVERFLOW:
                 return self._cut()
 
     def _exited(self) -> bool:

@@ -18,7 +18,7 @@ from reconciler.observe.ip import AddrList, Interface
 from reconciler.observe.lvm_model import LvmFullReport
 from reconciler.observe.mounts import Mount, MountTable
 from reconciler.observe.runner import CommandResult, Outcome
-from reconciler.observe.xen import Domain
+from reconciler.observe.xen import XenDomain
 
 
 class Section(StrEnum):
@@ -61,7 +61,7 @@ class DrbdState(Fact):
 
 class DomainState(Fact):
     toolstack: str  # "xl" or "xm": whichever the node has, detected
-    domains: tuple[Domain, ...] = ()
+    domains: tuple[XenDomain, ...] = ()
     unrecognised: tuple[Unrecognised, ...] = ()
 
 

@@ -75,7 +75,7 @@ class SList:
 Node = Atom | SList
 
 
-class _Reader:
+class _SxpReader:
     """One pass over the text; `pos` and `line` always describe the next unread character."""
 
     def __init__(self, text: str, kind: str) -> None:
@@ -174,4 +174,4 @@ class _Reader:
 
 def read_sxp(text: str, kind: str = "xen-sxp") -> tuple[Node, ...]:
     """Every top-level node of `text`; `kind` names the format in the ParseError raised."""
-    return _Reader(text, kind).read_all()
+    return _SxpReader(text, kind).read_all()

@@ -30,7 +30,7 @@ class DomainStateFlag(StrEnum):
     UNRECOGNISED = "?"
 
 
-class Domain(Fact):
+class XenDomain(Fact):
     """A row of `xm list` / `xl list`. `id` is None for a domain xend knows but does not run."""
 
     name: str
@@ -44,7 +44,7 @@ class Domain(Fact):
 
 
 class DomainList(Fact):
-    domains: tuple[Domain, ...]
+    domains: tuple[XenDomain, ...]
     unrecognised: tuple[Unrecognised, ...] = ()
 
 
@@ -131,7 +131,7 @@ def _parse_table(kind: str, text: str, headers: tuple[tuple[str, ...], ...], id_
 
 def _parse_row(
     kind: str, number: int, line: str, id_required: bool, unrecognised: list[Unrecognised]
-) -> Domain:
+) -> XenDomain:
     # Split from the right: the numeric columns never hold spaces, a name might.
     body = line.rstrip()
     before, _, last = body.rpartition(" ")
@@ -152,7 +152,7 @@ def _parse_row(
     except ValueError:
         raise ParseError(kind, "Mem, VCPUs or Time(s) is not a number", line=number, text=line) from None
     domid = int(domid_text) if domid_text else None
-    return Domain(
+    return XenDomain(
         name=name.strip(),
         id=domid,
         memory=memory,

@@ -19,10 +19,16 @@ from typing import Literal
 
 from typing_extensions import TypeAliasType
 
-from reconciler.observe.errors import ParseError
 from reconciler.observe.facts import Fact, Unrecognised
+from reconciler.observe.xen_devices import (
+    KIND,
+    DiskSpec,
+    VifSpec,
+    config_error,
+    parse_disk_spec,
+    parse_vif_spec,
+)
 
-KIND = "xen-config"
 MIB = 1024 * 1024
 
 ConfigValue = TypeAliasType("ConfigValue", "str | int | float | bool | tuple[ConfigValue, ...]")
@@ -50,33 +56,6 @@ class ShutdownAction(StrEnum):
     UNRECOGNISED = "?"
 
 
-class DiskSpec(Fact):
-    """One `disk` entry, read as xl reads it (docs/misc/xl-disk-configuration.txt), old xm
-    form included: `phy:/dev/vg/lv,xvda,w` gives prefixes ("phy",), target, vdev and access."""
-
-    spec: str
-    target: str | None
-    format: str | None
-    vdev: str | None
-    access: str | None
-    devtype: str | None
-    backendtype: str | None
-    script: str | None
-    prefixes: tuple[str, ...]
-    flags: tuple[str, ...]
-    options: dict[str, str]
-    writable: bool
-
-
-class VifSpec(Fact):
-    """One `vif` entry: `mac=...,bridge=...` settings; `''` is a vif with every default."""
-
-    spec: str
-    mac: str | None
-    bridge: str | None
-    options: dict[str, str]
-
-
 class XenConfig(Fact):
     """The entries as written, and the settings the reconciler reads from them (the last
     assignment of a key wins, `+=` appends). Sizes are bytes (the file says MiB)."""
@@ -100,11 +79,6 @@ class XenConfig(Fact):
 # --- reading the file ----------------------------------------------------------------------
 
 
-def _error(message: str, line: int, lines: list[str]) -> ParseError:
-    text = lines[line - 1] if 0 < line <= len(lines) else None
-    return ParseError(KIND, message, line=line, text=text)
-
-
 def _xl_octal_as_python(text: str, lines: list[str]) -> str:
     """Rewrite xl's octal `010` as Python's `0o10`; Python's tokenizer splits it in two."""
     try:
@@ -116,7 +90,7 @@ def _xl_octal_as_python(text: str, lines: list[str]) -> str:
         adjacent = zero.type == digits.type == tokenize.NUMBER and zero.end == digits.start
         if adjacent and zero.string == "0" and digits.string.isdigit():
             if set(digits.string) - set("01234567"):
-                raise _error(f"not an octal number: 0{digits.string}", zero.start[0], lines)
+                raise config_error(f"not an octal number: 0{digits.string}", zero.start[0], lines)
             edits.append((zero.start[0], zero.start[1], digits.end[1], "0o" + digits.string))
     rows = text.splitlines(keepends=True)
     for row, start, end, replacement in reversed(edits):
@@ -133,7 +107,7 @@ def _literal(node: ast.expr, lines: list[str]) -> ConfigValue:
             return -operand if isinstance(node.op, ast.USub) else operand
     if isinstance(node, ast.List | ast.Tuple):
         return tuple(_literal(item, lines) for item in node.elts)
-    raise _error(f"not a literal value: {ast.unparse(node)}", node.lineno, lines)
+    raise config_error(f"not a literal value: {ast.unparse(node)}", node.lineno, lines)
 
 
 def _entry(statement: ast.stmt, lines: list[str]) -> ConfigEntry:
@@ -151,7 +125,7 @@ def _entry(statement: ast.stmt, lines: list[str]) -> ConfigEntry:
     ):
         key, op = statement.target.id, "+="
     else:
-        raise _error("only `key = value` assignments are allowed", statement.lineno, lines)
+        raise config_error("only `key = value` assignments are allowed", statement.lineno, lines)
     value = _literal(statement.value, lines)
     return ConfigEntry(key=key, value=value, line=statement.lineno, op=op)
 
@@ -174,7 +148,7 @@ def _resolve(entries: Iterable[ConfigEntry], lines: list[str]) -> dict[str, Conf
         else:
             joined = _join(before.value, entry.value)
             if joined is None:
-                raise _error("`+=` appends a string to a string or a list to a list", entry.line, lines)
+                raise config_error("`+=` appends a string to a string or a list to a list", entry.line, lines)
             resolved[entry.key] = entry.model_copy(update={"value": joined})
     return resolved
 
@@ -196,7 +170,7 @@ class _Settings:
         if entry is None:
             return None
         if not isinstance(entry.value, str):
-            raise _error(f"{key} must be a string", entry.line, self.lines)
+            raise config_error(f"{key} must be a string", entry.line, self.lines)
         return entry.value
 
     def number(self, key: str) -> int | None:
@@ -214,14 +188,14 @@ class _Settings:
                 return int(digits, 8) if octal else int(digits, 0)
             except ValueError:
                 pass
-        raise _error(f"{key} must be an integer", entry.line, self.lines)
+        raise config_error(f"{key} must be an integer", entry.line, self.lines)
 
     def strings(self, key: str) -> list[tuple[str, int]]:
         entry = self.resolved.get(key)
         if entry is None:
             return []
         if not isinstance(entry.value, tuple) or not all(isinstance(v, str) for v in entry.value):
-            raise _error(f"{key} must be a list of strings", entry.line, self.lines)
+            raise config_error(f"{key} must be a list of strings", entry.line, self.lines)
         return [(str(item), entry.line) for item in entry.value]
 
     def action(self, key: str) -> ShutdownAction | None:
@@ -234,113 +208,12 @@ class _Settings:
         return ShutdownAction.UNRECOGNISED
 
 
-_DISK_FORMAT_PREFIXES = frozenset({"raw", "qcow", "qcow2", "vhd"})
-_DISK_SCRIPT_PREFIXES = frozenset({"iscsi", "nbd", "enbd", "drbd"})
-_DISK_IGNORED_PREFIXES = frozenset({"tapdisk", "tap", "tap2", "aio", "ioemu", "file", "phy"})
-_DISK_PREFIXES = _DISK_FORMAT_PREFIXES | _DISK_SCRIPT_PREFIXES | _DISK_IGNORED_PREFIXES
-_DISK_FLAGS = frozenset(
-    {"direct-io-safe", "discard", "no-discard", "colo", "no-colo", "trusted", "untrusted"}
-)
-_DISK_KEYS = frozenset({"format", "access", "vdev", "devtype", "backendtype", "script", "target"})
-
-
-def _disk_positional(item: str, fields: dict[str, str], had_prefix: bool) -> str | None:
-    """Assign a positional parameter as libxlu_disk_l.l does; returns an error or None."""
-    if "target" not in fields:
-        fields["target"] = item
-    elif not had_prefix and "format" not in fields:
-        if fields["target"] == "" and ":" in item:  # xend's empty cdrom: ",hdc:cdrom,r"
-            fields["vdev"], _, fields["devtype"] = item.rpartition(":")
-        else:
-            fields["format"] = item
-    elif "vdev" not in fields:
-        vdev, colon, devtype = item.rpartition(":")
-        fields.update({"vdev": vdev, "devtype": devtype} if colon else {"vdev": item})
-    elif "access" not in fields:
-        fields["access"] = item
-    else:
-        return f"too many positional parameters at {item!r}"
-    return None
-
-
-def _strip_disk_prefixes(item: str, fields: dict[str, str], prefixes: list[str]) -> str:
-    """Remove xend's prefixes (`phy:`, `tap:aio:`, `raw:`...); some of them set a field."""
-    while True:
-        prefix, colon, rest = item.partition(":")
-        if not colon or prefix not in _DISK_PREFIXES:
-            return item
-        prefixes.append(prefix)
-        if prefix in _DISK_FORMAT_PREFIXES:
-            fields["format"] = prefix
-        elif prefix in _DISK_SCRIPT_PREFIXES:
-            fields["script"] = "block-" + prefix
-        item = rest
-
-
-def parse_disk_spec(spec: str, line: int = 0, lines: list[str] | None = None) -> DiskSpec:
-    """One disk spec, parameter by parameter as libxlu_disk_l.l reads it; `line` is quoted
-    in the ParseError of a spec xl would refuse."""
-    fields: dict[str, str] = {}
-    options: dict[str, str] = {}
-    flags: list[str] = []
-    prefixes: list[str] = []
-    rest = spec
-    while rest:
-        rest = rest.lstrip(" \t\n")
-        if not rest:
-            break
-        if rest.startswith("target="):  # consumes the rest of the spec, commas included
-            fields["target"] = rest.removeprefix("target=").removesuffix(",")
-            break
-        item, _, rest = rest.partition(",")
-        key, equals, value = item.partition("=")
-        if equals:
-            (fields if key in _DISK_KEYS else options)[key] = value
-        elif item == "cdrom":
-            fields["devtype"] = "cdrom"
-        elif item in _DISK_FLAGS:
-            flags.append(item)
-        else:
-            item = _strip_disk_prefixes(item, fields, prefixes)
-            problem = _disk_positional(item, fields, bool(prefixes))
-            if problem is not None:
-                raise _error(f"disk {spec!r}: {problem}", line, lines or [])
-    access, devtype = fields.get("access") or None, fields.get("devtype") or None
-    return DiskSpec(
-        spec=spec,
-        target=fields.get("target"),
-        format=fields.get("format") or None,
-        vdev=fields.get("vdev") or None,
-        access=access,
-        devtype=devtype,
-        backendtype=fields.get("backendtype") or None,
-        script=fields.get("script") or None,
-        prefixes=tuple(prefixes),
-        flags=tuple(flags),
-        options=options,
-        writable=access not in ("r", "ro") if access is not None else devtype != "cdrom",
-    )
-
-
-def parse_vif_spec(spec: str, line: int = 0, lines: list[str] | None = None) -> VifSpec:
-    """Comma-separated key=value settings (docs/misc/xl-network-configuration)."""
-    options: dict[str, str] = {}
-    for item in (part.strip() for part in spec.split(",")):
-        if not item:
-            continue
-        key, equals, value = item.partition("=")
-        if not equals:
-            raise _error(f"vif {spec!r}: {item!r} is not key=value", line, lines or [])
-        options[key.strip()] = value.strip()
-    return VifSpec(spec=spec, mac=options.get("mac"), bridge=options.get("bridge"), options=options)
-
-
 def parse_xen_config(text: str) -> XenConfig:
     lines = text.splitlines()
     try:
         tree = ast.parse(_xl_octal_as_python(text, lines))
     except SyntaxError as error:
-        raise _error(error.msg, error.lineno or 0, lines) from None
+        raise config_error(error.msg, error.lineno or 0, lines) from None
     entries = tuple(_entry(statement, lines) for statement in tree.body)
     settings = _Settings(_resolve(entries, lines), lines)
     memory, maxmem = settings.number("memory"), settings.number("maxmem")

@@ -5,10 +5,16 @@ within one file system), is flushed to disk, and is renamed over the target; the
 then flushed so the rename itself survives a power cut. Until the rename, readers (drbdadm, xm)
 see the old file; after it, the new one; never a mix. A run killed half-way leaves at most a
 temporary file, which the next write for the same target removes (DESIGN.md, invariant 5).
+
+Only a regular file (or a symbolic link, which is replaced) is ever renamed over: a target that is
+a device, a FIFO, a socket or a directory is refused with `NotRegularFileError`, so that a path
+given by mistake (`/dev/null`) is never destroyed. Outputs named on the command line follow the
+stricter policy of `reconciler.outputs`, which uses this function for regular files.
 """
 
 import contextlib
 import difflib
+import errno
 import os
 import secrets
 import shutil
@@ -17,6 +23,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PREVIOUS_SUFFIX = ".previous"
+
+
+class NotRegularFileError(OSError):
+    """The target exists and is not a regular file (nor a symbolic link): it is left alone."""
+
+
 _TEMP_SUFFIX = ".tmp"
 
 
@@ -24,14 +36,15 @@ def previous_path(path: Path) -> Path:
     return path.with_name(path.name + PREVIOUS_SUFFIX)
 
 
-def write_atomically(path: Path, content: str, mode: int = 0o644, keep_previous: bool = True) -> bool:
+def write_atomically(path: Path, content: str | bytes, mode: int = 0o644, keep_previous: bool = True) -> bool:
     """Make `path` hold `content` with `mode`; True if anything changed.
 
     Unchanged content is not rewritten (the mtime stays, so tools that watch it see nothing).
     With `keep_previous`, the version being replaced stays as `<name>.previous`, for a manual
     rollback and for drift reports. A symbolic link at `path` is replaced by the file itself.
     """
-    data = content.encode("utf-8")
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    _refuse_special(path)
     _remove_stale_temporaries(path)
     current = _read_if_present(path)
     if current == data:
@@ -71,11 +84,26 @@ def _lines(text: str) -> list[str]:
     return lines
 
 
-def _read_if_present(path: Path) -> bytes | None:
+def _refuse_special(path: Path) -> None:
     try:
-        return path.read_bytes()
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        raise NotRegularFileError(errno.EINVAL, "not a regular file: never replaced", str(path))
+
+
+def _read_if_present(path: Path) -> bytes | None:
+    """The current content; None if there is none, or if a symbolic link leads to no regular file
+    (read non-blocking, so that a link to a FIFO cannot hang the write)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
+    with os.fdopen(fd, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return stream.read()
 
 
 def _temporary_name(path: Path, tag: str) -> Path:

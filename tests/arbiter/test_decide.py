@@ -23,7 +23,7 @@ from reconciler.arbiter.views import (
     Settings,
     Verdict,
 )
-from reconciler.manifest.application import Placement
+from reconciler.manifest.application import PlacementSpec
 
 A, B = "alpha", "beta"
 NOW = 10_000.0
@@ -117,7 +117,7 @@ def _views(case: Case) -> tuple[LocalView, PeerView]:
 
 def _decide(case: Case) -> Decision:
     local, remote = _views(case)
-    placement = Placement.model_validate(case.placement)
+    placement = PlacementSpec.model_validate(case.placement)
     return decide(local, remote, case.settings, case.facts, {"web": placement})["web"]
 
 

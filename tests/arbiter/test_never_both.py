@@ -37,13 +37,13 @@ from reconciler.arbiter.views import (
     Settings,
     Verdict,
 )
-from reconciler.manifest.application import LEAST_CPU_LOAD, Failback, Placement
+from reconciler.manifest.application import LEAST_CPU_LOAD, Failback, PlacementSpec
 from tests.arbiter.twonodes import DT, RUNS, Links, World, lossy
 
 SETTINGS = Settings(dead_time=1.0, lease_duration=3.0, self_fence_margin=0.5)
 PLACEMENTS = {
-    "web": Placement.model_validate({"preferredNode": "a"}),
-    "db": Placement.model_validate({"preferredNode": "b"}),
+    "web": PlacementSpec.model_validate({"preferredNode": "a"}),
+    "db": PlacementSpec.model_validate({"preferredNode": "b"}),
 }
 FAIL_AT = 3.0
 HEAL_AT = 9.0
@@ -245,7 +245,7 @@ class Situation:
     failed: tuple[str, ...]
     loads: dict[str, float]
     override: Override
-    placement: Placement
+    placement: PlacementSpec
 
     def fit(self, node: str) -> bool:
         return node not in self.failed and self.disks[node] == "UpToDate"
@@ -284,7 +284,7 @@ class Situation:
 
 def _situations() -> list[Situation]:
     placements = [
-        Placement.model_validate({"preferredNode": preferred, "failback": failback, "stickiness": sticky})
+        PlacementSpec.model_validate({"preferredNode": preferred, "failback": failback, "stickiness": sticky})
         for preferred in (A, B, LEAST_CPU_LOAD)
         for failback in Failback
         for sticky in (True, False)

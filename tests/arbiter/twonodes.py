@@ -27,7 +27,7 @@ from reconciler.arbiter.views import (
     Settings,
     Verdict,
 )
-from reconciler.manifest.application import Placement
+from reconciler.manifest.application import PlacementSpec
 
 DT = 0.1
 NETS = ("n1", "n2")
@@ -66,7 +66,7 @@ class Node:
 @dataclass
 class World:
     settings: Settings
-    placements: dict[str, Placement]
+    placements: dict[str, PlacementSpec]
     nodes: dict[str, Node]
     links: Links
     delay: int = 0
@@ -80,7 +80,7 @@ class World:
     def build(
         cls,
         settings: Settings,
-        placements: dict[str, Placement],
+        placements: dict[str, PlacementSpec],
         links: Links,
         *,
         fencing: FencingState = FencingState.NOT_CONFIGURED,

@@ -4,13 +4,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from reconciler.core.plan.model import Action, ActionKind, FileWrite, Plan, Probe, Revision
-from reconciler.execute.report import Settings
+from reconciler.execute.report import ExecutionSettings
 from reconciler.observe.runner import READ, CommandResult, Outcome
 
 Answer = Callable[[tuple[str, ...]], CommandResult]
 Script = dict[tuple[str, ...], Sequence[CommandResult] | Answer]
 # No delays: backoff of 0 s. Polls and grace keep their defaults, on the virtual clock.
-FAST = Settings(backoff_initial=0, backoff_max=0)
+FAST = ExecutionSettings(backoff_initial=0, backoff_max=0)
 
 
 def ok(stdout: str = "", seconds: float = 0.0) -> CommandResult:

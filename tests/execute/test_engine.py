@@ -1,15 +1,15 @@
 """The engine over a scripted host: order, check/do/verify, retries, timeouts, waits, blocking."""
 
 from reconciler.core.plan.model import Action, ActionKind, FileWrite, Plan, TcpProbe
-from reconciler.core.plan.steps import ALL_UPTODATE
+from reconciler.core.plan.storage_steps import ALL_UPTODATE
 from reconciler.execute import (
     ActionResult,
     ActionStatus,
     EventKind,
     ExecutionReport,
+    ExecutionSettings,
     NullJournal,
     ProgressEvent,
-    Settings,
     execute,
 )
 from reconciler.execute.journal import CommandRecord, Phase
@@ -19,7 +19,7 @@ from tests.execute.fakes import FAST, Script, ScriptedHost, action, fail, missin
 
 
 def run(
-    p: Plan, host: ScriptedHost, settings: Settings = FAST, events: list[ProgressEvent] | None = None
+    p: Plan, host: ScriptedHost, settings: ExecutionSettings = FAST, events: list[ProgressEvent] | None = None
 ) -> tuple[ExecutionReport, NullJournal]:
     journal = NullJournal()
     progress = events.append if events is not None else None
@@ -106,10 +106,14 @@ def test_done_when_do_succeeds_and_verify_holds() -> None:
     assert [r.phase for r in commands(journal)] == [Phase.CHECK, Phase.DO, Phase.VERIFY]
 
 
-def test_a_check_that_cannot_run_proves_nothing_and_do_runs() -> None:
+def test_a_check_that_cannot_run_fails_the_action_and_do_never_runs() -> None:
     host = ScriptedHost({("test", "a"): [missing()], ("do", "a"): [ok()]})
     report, _ = run(plan(action("a", check=probe("test", "a", expect="nonzero"))), host)
-    assert host.ran("do", "a") == 1 and report.ok
+    assert host.ran("do", "a") == 0 and not report.ok
+    message = result(report, "a").message
+    assert message == (
+        "check 'test a' exits non-zero gave no answer: 'test a' not found: No such file or directory"
+    )
 
 
 def test_ok_exit_accepts_other_exit_codes() -> None:
@@ -155,7 +159,7 @@ def test_no_grace_checks_verify_once() -> None:
 def test_transient_failure_is_retried_then_succeeds() -> None:
     host = ScriptedHost({("do", "a"): [fail(5, stderr="device busy"), fail(5), ok()]})
     events: list[ProgressEvent] = []
-    report, journal = run(plan(action("a")), host, Settings(), events)
+    report, journal = run(plan(action("a")), host, ExecutionSettings(), events)
     a = result(report, "a")
     assert (a.status, a.attempts) == (ActionStatus.DONE, 3)
     assert [(r.attempt, r.exit) for r in commands(journal, Phase.DO)] == [(1, 5), (2, 5), (3, 0)]
@@ -168,7 +172,7 @@ def test_transient_failure_is_retried_then_succeeds() -> None:
 
 def test_backoff_is_capped() -> None:
     host = ScriptedHost({("do", "a"): [fail(1)] * 5 + [ok()]})
-    report, _ = run(plan(action("a")), host, Settings(attempts=6, backoff_initial=1, backoff_max=5))
+    report, _ = run(plan(action("a")), host, ExecutionSettings(attempts=6, backoff_initial=1, backoff_max=5))
     assert report.ok and host.sleeps == [1.0, 2.0, 4.0, 5.0, 5.0]
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from reconciler.core.plan.model import ActionKind, FileWrite, Probe, TcpProbe
 from reconciler.execute import LocalHost, NullJournal, execute
-from reconciler.execute.report import Settings
+from reconciler.execute.report import ExecutionSettings
 from reconciler.observe.runner import Outcome
 from tests.execute.fakes import action, plan
 
@@ -72,7 +72,7 @@ def test_a_real_plan_end_to_end(tmp_path: Path) -> None:
                 verify=TcpProbe(address="127.0.0.1", port=port),
             ),
         )
-        settings = Settings(backoff_initial=0, verify_grace=1, poll_interval=0.1)
+        settings = ExecutionSettings(backoff_initial=0, verify_grace=1, poll_interval=0.1)
         first = execute(plan(*actions), LocalHost(), NullJournal(), settings=settings)
         second = execute(plan(*actions), LocalHost(), NullJournal(), settings=settings)
     assert [a.status.value for a in first.actions] == ["done", "done", "skipped"]

@@ -26,7 +26,7 @@ def test_not_applyable_plan_is_refused() -> None:
 
 
 def test_destructive_action_without_allow_is_refused() -> None:
-    p = plan(action("a"), action("b", destructive=True, kind=ActionKind.REMOVE_LV))
+    p = plan(action("a"), action("b", destructive=True, kind=ActionKind.MKFS))
     error, _, _ = refused(p)
     assert error.reasons == ("the plan destroys data (b) but was not made with allow_destructive",)
     assert str(error).startswith("the plan was refused, nothing was run: the plan destroys data")

@@ -52,6 +52,13 @@ def storage(cluster: Cluster, node: str) -> None:
     cluster.node(node).files["/etc/drbd.d/r0.res"] = resource_file(nine=cluster.node(node).drbd.nine)
 
 
+def force_primary(nine: bool, resource: str = RESOURCE) -> tuple[str, ...]:
+    """The initial sync's promotion as each version's drbdadm takes it (8.3 has no --force)."""
+    if nine:
+        return ("drbdadm", "primary", "--force", resource)
+    return ("drbdadm", "--", "--overwrite-data-of-peer", "primary", resource)
+
+
 def fresh_pair(drbd_version: str = "9.2.8", toolstack: str = "xl") -> Cluster:
     """Both nodes with the LV, fresh metadata and the resource up: Inconsistent/Inconsistent."""
     cluster = simple_cluster(drbd_version=drbd_version, toolstack=toolstack)
@@ -65,7 +72,7 @@ def fresh_pair(drbd_version: str = "9.2.8", toolstack: str = "xl") -> Cluster:
 def synced_pair(drbd_version: str = "9.2.8", toolstack: str = "xl") -> Cluster:
     """alpha Primary with an ext4 filesystem, beta Secondary, both UpToDate and connected."""
     cluster = fresh_pair(drbd_version, toolstack)
-    must(cluster, "alpha", "drbdadm", "primary", "--force", RESOURCE)
+    must(cluster, "alpha", *force_primary(cluster.node("alpha").drbd.nine))
     cluster.tick(LV_SIZE / RATE + 1)
     must(cluster, "alpha", "mkfs", "-t", "ext4", DEVICE)
     return cluster

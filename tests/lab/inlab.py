@@ -7,7 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,6 +24,10 @@ from tests.lab.helpers import gone, wait_until_gone
 
 RUNNER = SubprocessRunner()
 CONVERGED = "Converged: the node is as declared."
+# The DRBD versions the representative end-to-end tests run on (`lab up --drbd`): 9, and 8.4 (the
+# last of DRBD 8, which speaks to 9 in a rolling upgrade). 8.3 runs in `make demo` and in
+# test_drbd_versions_in_lab.
+LAB_DRBD = ("9", "8.4")
 
 
 def cli(root: Path, *args: str, timeout: float = 120) -> "subprocess.CompletedProcess[str]":
@@ -67,13 +71,14 @@ def journal(lab: Lab, node: str) -> list[dict[str, object]]:
 
 
 @contextmanager
-def lab_up(root: Path, lab_id: str, manifests: Path) -> Iterator[Lab]:
+def lab_up(root: Path, lab_id: str, manifests: Path, drbd: Sequence[str] = ()) -> Iterator[Lab]:
     """A lab made by `lab up` (the command), removed by `down` whatever happens; then checks
-    that nothing of it is left."""
+    that nothing of it is left. `drbd`: `--drbd` values (default: DRBD 9 on both nodes)."""
     host_dirs = {path: Path(path).exists() for path in nodes.PRIVATE_DIRS}
     pids: list[int] = []
     try:
-        made = cli(root, "up", "--id", lab_id, "--manifests", str(manifests))
+        options = [word for value in drbd for word in ("--drbd", value)]
+        made = cli(root, "up", "--id", lab_id, "--manifests", str(manifests), *options)
         assert made.returncode == 0, made.stderr
         opened = open_lab(root, lab_id)
         pids = [r.holder_pid for r in opened.inventory.nodes if r.holder_pid is not None]

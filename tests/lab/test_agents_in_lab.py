@@ -14,7 +14,8 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -47,16 +48,17 @@ def _need_root() -> None:
     assert os.geteuid() == 0, "the lab tests need root (network namespaces)"
 
 
-@pytest.fixture(scope="module")
-def manifests(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def monitored_manifests(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed's manifests with the health monitor added."""
     anchor = "  monitors:\n"
     return edited_manifests(tmp_path_factory.mktemp("agents"), [("xapache.yaml", anchor, anchor + MONITOR)])
 
 
-@pytest.fixture(scope="module")
-def lab(manifests: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    root = tmp_path_factory.mktemp("labs")
-    with lab_up(root, "g" + secrets.token_hex(3), manifests) as made:
+@contextmanager
+def agents_lab(manifests: Path, root: Path, drbd: Sequence[str] = ()) -> Iterator[Lab]:
+    """A lab with xapache built on both nodes and the agents running and agreed; afterwards,
+    the invariant checker must have seen no violation."""
+    with lab_up(root, "g" + secrets.token_hex(3), manifests, drbd) as made:
         for node in (N1, N2):
             _healthy(made, node, True)
         failover.build(made, manifests)
@@ -66,6 +68,17 @@ def lab(manifests: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
         yield made
         found = invariants.report(made)
         assert not invariants.violations(made), found
+
+
+@pytest.fixture(scope="module")
+def manifests(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return monitored_manifests(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def lab(manifests: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    with agents_lab(manifests, tmp_path_factory.mktemp("labs")) as made:
+        yield made
 
 
 def _healthy(lab: Lab, node: str, healthy: bool) -> None:

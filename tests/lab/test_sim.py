@@ -52,7 +52,7 @@ def observed(cluster: Cluster, node: str) -> Observed:
     return result
 
 
-@pytest.mark.parametrize(("version", "toolstack"), [("9.2.8", "xl"), ("8.4.11", "xm")])
+@pytest.mark.parametrize(("version", "toolstack"), [("9.2.8", "xl"), ("8.4.11", "xm"), ("8.3.16", "xm")])
 def test_observation_parses_and_matches_the_state(version: str, toolstack: str) -> None:
     cluster = running_app(version, toolstack)
     alpha, beta = observed(cluster, "alpha"), observed(cluster, "beta")
@@ -192,6 +192,7 @@ def test_proc_drbd_9_has_the_version_lines_only() -> None:
     [
         ("9.2.8", "Primary", "UpToDate/UpToDate"),
         ("8.4.11", "Primary/Secondary", "UpToDate/UpToDate"),
+        ("8.3.16", "Primary/Secondary", "UpToDate/UpToDate"),
     ],
 )
 def test_drbdadm_role_and_dstate_print_what_the_real_ones_print(version: str, role: str, dstate: str) -> None:

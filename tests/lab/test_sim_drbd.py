@@ -218,7 +218,8 @@ def test_drbdadm_errors_for_unknown_resources_and_a_missing_module() -> None:
 
 
 @pytest.mark.parametrize(
-    ("version", "text"), [("9.2.8", "Consistent\n"), ("8.4.11", "Consistent/DUnknown\n")]
+    ("version", "text"),
+    [("9.2.8", "Consistent\n"), ("8.4.11", "Consistent/DUnknown\n"), ("8.3.16", "Consistent/DUnknown\n")],
 )
 def test_dstate_of_a_resource_that_is_down_comes_from_the_metadata(version: str, text: str) -> None:
     cluster = synced_pair(version, "xl")

@@ -4,10 +4,22 @@ map onto the agent's commands."""
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import click
+import pytest
 from click.testing import CliRunner
 
+from reconciler.commands.applying import apply_command
+from reconciler.commands.selection import only_apps
+from reconciler.core.placement import StaticPlacement
+from reconciler.core.reconcile import PassContext, PassOptions, reconcile
+from reconciler.execute import NullJournal, ReadOnlyHost
 from reconciler.linuxha.commands import clbuildapp, clstat, render_clstat
+from reconciler.manifest import load_manifests
+from reconciler.observe.node import HostFiles, observe_node
+from reconciler.observe.runner import ReplayRunner
 from tests.conftest import FIXTURES
+from tests.core.test_cases import CASES as CORE_CASES
+from tests.core.test_cases import REVISION, TAKEN_AT, load_case, load_results
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 
@@ -70,3 +82,46 @@ def test_clstat_without_an_agent_is_a_clear_error(monkeypatch: Any, tmp_path: An
 def test_clbuildapp_needs_an_application() -> None:
     result = CliRunner().invoke(clbuildapp, [])
     assert result.exit_code == 2 and "-A" in result.output
+
+
+def test_clbuildapp_applies_app_only_and_sync_allows_its_destructive_steps(monkeypatch: Any) -> None:
+    ran: list[list[str]] = []
+    monkeypatch.setattr(apply_command, "main", lambda args, prog_name: ran.append(args))
+    CliRunner().invoke(clbuildapp, ["-A", "xapache", "--manifests", "manifests"])
+    CliRunner().invoke(clbuildapp, ["-A", "xapache", "-sync", "--manifests", "manifests"])
+    assert ran == [
+        ["manifests", "--app", "xapache"],
+        ["manifests", "--app", "xapache", "--allow-destructive"],
+    ]
+
+
+def test_apply_app_holds_every_other_application() -> None:
+    """`apply --app xapache` plans for xapache only: xweb, active on the peer, is held."""
+    case = load_case(CORE_CASES / "two-apps-one-each")
+    manifests = load_manifests([case.path / "manifests"])
+    source = only_apps(StaticPlacement(case.placement), manifests, ("xapache",))
+    assert dict(source.placement(manifests).active) == {"xapache": "centos5s1"}
+    runner = ReplayRunner(load_results(case.path / "observed"))
+    ctx = PassContext(
+        manifests=manifests,
+        revision=REVISION,
+        node=case.node,
+        host=ReadOnlyHost(runner),
+        placement=source,
+        journal=NullJournal(),
+        options=PassOptions(act=False),
+        observed=observe_node(runner, HostFiles(), now=TAKEN_AT),
+        clock=lambda: TAKEN_AT,
+    )
+    result = reconcile(ctx)
+    assert [a.name for a in result.round.desired.apps] == ["xapache"]
+    assert {a.app for a in result.plan.actions} <= {"xapache"}
+
+
+def test_apply_app_names_an_unknown_application() -> None:
+    manifests = load_manifests([CORE_CASES / "two-apps-one-each" / "manifests"])
+    with pytest.raises(
+        click.ClickException, match=r"no application nosuch in the manifests \(declared: xapache, xweb"
+    ):
+        only_apps(StaticPlacement({}), manifests, ("nosuch",))
+    assert only_apps(StaticPlacement({}), manifests, ()) == StaticPlacement({})

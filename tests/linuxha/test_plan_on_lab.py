@@ -9,7 +9,7 @@ hand-written manifest rounds it to 10 MiB/s, so the DRBD resource file says so.
 
 from pathlib import Path
 
-from reconciler.lab.sim.rounds import Step, converge, simulated_cluster
+from reconciler.lab.sim.rounds import RoundStep, converge, simulated_cluster
 from reconciler.linuxha.importer import import_linuxha
 from reconciler.manifest import load_manifests
 from tests.conftest import REPO
@@ -23,7 +23,7 @@ def _rounds(paths: list[Path]) -> list[tuple[int, str, list[tuple[str, str, tupl
     cluster = simulated_cluster(manifests)
     steps: list[tuple[int, str, list[tuple[str, str, tuple[str, ...], str]]]] = []
 
-    def seen(number: int, step: Step) -> None:
+    def seen(number: int, step: RoundStep) -> None:
         assert step.result is not None
         plan = step.result.plan
         actions = [

@@ -40,6 +40,18 @@ def _expected(paths: list[Path]) -> tuple[Counter[tuple[str, int, str]], dict[tu
 
 
 BAD = sorted(p for p in (CASES / "bad").iterdir() if p.suffix == ".yaml" or p.is_dir())
+# Cases whose rule lives in a module not yet changed for it (yamlsource.py, loader.py): expected to
+# fail until it is; strict, so the day it passes the entry must go.
+PENDING = {
+    "file-empty": "a file without documents is not yet reported (loader.py: proposed code empty-file)",
+}
+
+
+def _bad_param(case: Path) -> object:
+    reason = PENDING.get(case.stem)
+    return pytest.param(
+        case, id=case.stem, marks=[pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    )
 
 
 def test_there_are_enough_distinct_mistakes() -> None:
@@ -48,7 +60,7 @@ def test_there_are_enough_distinct_mistakes() -> None:
     assert len(codes) >= 20, sorted(codes)
 
 
-@pytest.mark.parametrize("case", BAD, ids=lambda p: p.stem)
+@pytest.mark.parametrize("case", [_bad_param(case) for case in BAD])
 def test_bad_manifest_is_rejected_at_the_marked_lines(case: Path) -> None:
     paths = _case_paths(case)
     expected, hints = _expected(paths)
@@ -85,3 +97,10 @@ def test_every_error_of_every_file_is_reported_at_once() -> None:
     with pytest.raises(ManifestError) as caught:
         load_manifests([BASE_CLUSTER, *files])
     assert {Path(d.position.file).name for d in caught.value.diagnostics} == {f.name for f in files}
+
+
+@pytest.mark.xfail(strict=True, reason="yamlsource.py refuses a tab after a colon (legal YAML)")
+def test_a_tab_after_a_colon_is_accepted() -> None:
+    manifests = load_manifests([BASE_CLUSTER, CASES / "tabs" / "tab-after-colon.yaml"])
+    app = manifests.application("tabbed")
+    assert app.document.spec.storage.logical_volumes[0].size == 2**30

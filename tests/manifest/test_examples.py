@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from reconciler.manifest import load_manifests
-from reconciler.manifest.monitor import ActionKind
+from reconciler.manifest.monitor import MonitorActionKind
 from reconciler.schemas import generate
 from tests.conftest import REPO
 
@@ -40,11 +40,11 @@ def test_xapache_says_what_the_seed_says() -> None:
     assert (monitor.name, monitor.type, monitor.interval.total_seconds()) == ("fsmonitor", "fsmon", 10)
     kinds = {rc: (a.kind, a.pause.total_seconds() if a.pause else None) for rc, a in monitor.actions.items()}
     assert kinds == {
-        0: (ActionKind.NOP, None),
-        1: (ActionKind.PAUSE, 30),
-        2: (ActionKind.STOP, None),
-        3: (ActionKind.FAILOVER, None),
-        10: (ActionKind.PAUSE, 60),
+        0: (MonitorActionKind.NOP, None),
+        1: (MonitorActionKind.PAUSE, 30),
+        2: (MonitorActionKind.STOP, None),
+        3: (MonitorActionKind.FAILOVER, None),
+        10: (MonitorActionKind.PAUSE, 60),
     }
 
 

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from pydantic_core import PydanticCustomError
 
 from reconciler.manifest.units import format_duration, format_size, parse_duration, parse_rate, parse_size
 
@@ -64,3 +65,39 @@ def test_durations_print_in_their_shortest_exact_form(text: str, canonical: str)
 def test_size_round_trip() -> None:
     for text in ("8G", "512M", "1K", "100B", "3T"):
         assert format_size(parse_size(text)) == text
+
+
+def test_sizes_are_exact_integers_not_floats() -> None:
+    # 2**53 + 1 is the first integer a float cannot hold.
+    assert parse_size("9007199254740993B") == 2**53 + 1
+    with pytest.raises(ValueError, match="whole number of bytes"):
+        parse_size("0.1K")  # 102.4 bytes: refused, never rounded
+    assert parse_size(f"{2**63 - 1}B") == 2**63 - 1
+
+
+@pytest.mark.parametrize("bad", [f"{2**63}B", "8192P", "99999999999P", "9" * 5000 + "B"])
+def test_sizes_past_lvms_limit_are_refused_with_their_code(bad: str) -> None:
+    with pytest.raises(PydanticCustomError) as caught:
+        parse_size(bad)
+    assert caught.value.type == "size-too-large"
+
+
+@pytest.mark.parametrize("bad", ["99999999999999999d", "366d", "9" * 5000 + "s"])
+def test_durations_past_a_year_are_refused_not_overflowing(bad: str) -> None:
+    with pytest.raises(PydanticCustomError) as caught:
+        parse_duration(bad)
+    assert caught.value.type == "duration-too-large"
+
+
+@pytest.mark.parametrize("bad", ["0s", "0ms", "0.0s", "0h0m"])
+def test_zero_durations_are_refused_with_their_code(bad: str) -> None:
+    with pytest.raises(PydanticCustomError) as caught:
+        parse_duration(bad)
+    assert caught.value.type == "zero-duration"
+
+
+def test_durations_are_exact_milliseconds() -> None:
+    assert parse_duration("0.001s") == timedelta(milliseconds=1)
+    assert parse_duration("365d") == timedelta(days=365)
+    with pytest.raises(ValueError, match="whole number of milliseconds"):
+        parse_duration("0.0001s")

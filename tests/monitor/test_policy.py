@@ -11,7 +11,7 @@ from reconciler.monitor.judge import CheckResult
 from reconciler.monitor.policy import (
     FailureCount,
     MonitorState,
-    Verdict,
+    MonitorVerdict,
     VerdictKind,
     failure_count,
     step,
@@ -37,7 +37,7 @@ def result(rc: int) -> CheckResult:
 
 def run(
     spec: MonitorBase, events: Sequence[tuple[float, int]], state: MonitorState | None = None
-) -> tuple[MonitorState, list[Verdict]]:
+) -> tuple[MonitorState, list[MonitorVerdict]]:
     """Feed (minutes after T0, rc) pairs through `step`; the final state and every verdict."""
     state = state or MonitorState()
     verdicts = []

@@ -1,3 +1,4 @@
+import time
 from typing import Any
 
 import pytest
@@ -408,27 +409,107 @@ def test_proc_unknown_state_is_surfaced() -> None:
 @pytest.mark.parametrize(
     ("text", "line"),
     [
-        ("version: 8.4.2 (api:1/proto:86-101)\n 0: cs:Connected ro:Primary/Secondary\n", 2),
-        ("version: 8.4.2 (api:1/proto:86-101)\n    ns:0 nr:0\n", 2),
-        ("version: 8.4.2 (api:1/proto:86-101)\n 0: cs:Unconfigured\n    ns:0\n", 3),
-        (
-            "version: 8.4.2 (api:1/proto:86-101)\n 0: cs:StandAlone ro:Secondary/Unknown"
-            " ds:UpToDate/DUnknown   r-----\n    ns:0 nr:0 dw:0\n",
-            3,
-        ),
-        (
-            "version: 8.4.2 (api:1/proto:86-101)\n 0: cs:StandAlone ro:Secondary/Unknown"
-            " ds:UpToDate/DUnknown   r-----\n",
-            2,
-        ),  # no counters line
         ("hello\n", 1),
         ("", 1),
+        ("version: 8.4.2 (api:1/proto:86-101)\n 0: cs:Unconfigured\n 0: cs:Unconfigured\n", 3),
     ],
 )
-def test_proc_garbage_is_an_error_on_its_line(text: str, line: int) -> None:
+def test_proc_what_is_not_proc_drbd_is_an_error_on_its_line(text: str, line: int) -> None:
     with pytest.raises(ParseError) as err:
         parse_proc_drbd_84(text)
     assert err.value.line == line
+
+
+_V84 = "version: 8.4.2 (api:1/proto:86-101)\n"
+_STANDALONE = " 0: cs:StandAlone ro:Secondary/Unknown ds:UpToDate/DUnknown   r-----\n"
+_COUNTERS = "    ns:1 nr:2 dw:3 dr:4 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:5\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "unknown"),
+    [
+        (_V84 + " 0: cs:Connected ro:Primary/Secondary\n" + _COUNTERS, [(2, "minor 0")]),
+        (_V84 + "    ns:0 nr:0\n", [(2, "line")]),
+        (_V84 + " 0: cs:Unconfigured\n    ns:0\n", [(3, "minor 0")]),
+        (_V84 + _STANDALONE + "    ns:0 nr:0 dw:0\n", [(2, "minor 0"), (3, "minor 0")]),
+        (_V84 + _STANDALONE, [(2, "minor 0")]),  # no counters line
+        (_V84 + _STANDALONE + _COUNTERS + "\tfinish: soon\n", [(4, "minor 0")]),
+    ],
+)
+def test_proc_a_line_not_understood_is_listed_not_fatal(text: str, unknown: list[tuple[int, str]]) -> None:
+    model = parse_proc_drbd_84(text)
+    assert [(u.line, u.field) for u in model.unrecognised] == unknown
+
+
+def test_proc_garbage_in_one_minor_costs_only_that_minor() -> None:
+    text = (FIXTURES / "drbd" / "proc-drbd-84-mixed-states.txt").read_text()
+    reference = parse_proc_drbd_84(text)
+    lines = text.splitlines()
+    # Garbage inside the first configured minor's block: after its minor line, and in place of
+    # its counters line.
+    first = next(i for i, line in enumerate(lines) if "ro:" in line)
+    counters = lines[first + 1]
+    broken = [*lines[: first + 1], "\tgarbage: ???", "    ns:oops", *lines[first + 2 :]]
+    model = parse_proc_drbd_84("\n".join(broken) + "\n")
+    minor = reference.resources[0].volumes[0].minor
+    assert counters.strip().startswith("ns:")
+    assert [(u.line, u.field, u.value) for u in model.unrecognised] == [
+        (first + 1, f"minor {minor}", "no counters line"),
+        (first + 2, f"minor {minor}", "garbage: ???"),
+        (first + 3, f"minor {minor}", "ns:oops"),
+    ]
+    assert model.resources[1:] == reference.resources[1:]
+    assert model.unconfigured_minors == reference.unconfigured_minors
+    damaged = model.resources[0]
+    assert (damaged.role, damaged.volumes[0].minor) == (reference.resources[0].role, minor)
+    assert damaged.volumes[0].written is None and damaged.connections[0].peer_volumes[0].sent is None
+    assert damaged.connections[0].connection_state == reference.resources[0].connections[0].connection_state
+
+
+def test_proc_minor_line_of_another_shape_keeps_what_it_shows() -> None:
+    text = _V84 + " 0: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r----- extra\n" + _COUNTERS
+    second = " 1: cs:Connected ro:Secondary/Primary ds:UpToDate/UpToDate C r-----\n"
+    model = parse_proc_drbd_84(text + second + _COUNTERS)
+    odd, fine = model.resources
+    assert (odd.role, odd.volumes[0].disk_state, odd.suspended) == (Role.PRIMARY, DiskState.UP_TO_DATE, None)
+    assert odd.connections[0].peer_volumes[0].out_of_sync == 5 * 1024
+    assert fine.suspended is False
+    assert model.unrecognised == (Unrecognised(line=2, field="minor 0", value=text.splitlines()[1].strip()),)
+    bare = parse_proc_drbd_84(_V84 + " 0: cs:Connected\n" + _COUNTERS).resources[0]
+    assert (bare.role, bare.volumes[0].disk_state) == (Role.UNRECOGNISED, DiskState.UNRECOGNISED)
+
+
+def test_proc_lines_that_only_appear_sometimes() -> None:
+    text = (
+        "version: 8.3.4 (api:88/proto:86-91)\n"
+        " 0: cs:VerifyS ro:Primary/Secondary ds:UpToDate/UpToDate C r---\n"
+        "    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:b oos:0\n"
+        "\t 12%      1234/56789\n"
+        "\tresync: used:0/61 hits:0 misses:0 starving:0 dirty:0 changed:0\n"
+        "\tnn: lc_number refcnt rs_left\n"
+        " \t 0: FREE\n"
+        "\t 1:   12    1    512 --------- ------\n"
+        " 1: cs:SyncTarget ro:Secondary/Primary ds:Inconsistent/UpToDate C r---\n"
+        "    ns:0 nr:8 dw:8 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:b oos:92\n"
+        "\t[=>..................] sync'ed:  8.0% (92/100)K queue_delay: 2.5 ms\n"
+        "\tstalled\n"
+    )
+    model = parse_proc_drbd_83(text)
+    assert model.unrecognised == ()
+    progress = model.resources[1].connections[0].peer_volumes[0].resync
+    assert progress is not None and (progress.stalled, progress.finish_seconds) == (True, None)
+    blocked = parse_proc_drbd_84(_V84 + _STANDALONE + _COUNTERS + "\tblocked on activity log: 0\n")
+    assert blocked.unrecognised == ()
+
+
+def test_proc_parsing_stays_linear() -> None:
+    block = _STANDALONE.replace(" 0:", "{n}:") + _COUNTERS
+    text = _V84 + "".join(block.format(n=n) for n in range(4000))
+    started = time.perf_counter()
+    assert len(parse_proc_drbd_84(text).resources) == 4000
+    hostile = _V84 + _STANDALONE + _COUNTERS + "\t[" + "=" * 100000 + " sync'ed: " + "9" * 100000 + "\n"
+    assert len(parse_proc_drbd_84(hostile).unrecognised) == 1
+    assert time.perf_counter() - started < 10
 
 
 def test_proc_module_loaded_without_minors() -> None:

@@ -19,10 +19,10 @@ from reconciler.observe.xen_config import (
     ConfigEntry,
     ShutdownAction,
     XenConfig,
-    parse_disk_spec,
     parse_xen_config,
     render_xen_config,
 )
+from reconciler.observe.xen_devices import parse_disk_spec
 from tests.conftest import FIXTURES
 from tests.observe.cases import PROJECT_DATA, assert_subset, fixture_path, load_cases
 

@@ -1,7 +1,8 @@
 """A plan is data: ordered, idempotent actions with their checks, printable and comparable.
 
 Only this module's types cross from the planner (pure) to the executor (the edge that acts). The
-executor never reads `reason`: it explains, it does not decide (as Terraform's ActionReason).
+executor never reads `reason` or `drift`: they explain, they do not decide (as Terraform's
+ActionReason).
 """
 
 from datetime import datetime
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from reconciler.core.refs import Ref
 
 
-class Data(BaseModel):
+class PlanData(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -20,7 +21,6 @@ class ActionKind(StrEnum):
     NOOP = "noop"
     CREATE_VG = "create-vg"
     CREATE_LV = "create-lv"
-    REMOVE_LV = "remove-lv"
     WRITE_FILE = "write-file"
     CREATE_MD = "create-md"
     DRBD_UP = "drbd-up"
@@ -28,7 +28,6 @@ class ActionKind(StrEnum):
     INITIAL_SYNC = "initial-sync"
     PROMOTE = "promote"
     DEMOTE = "demote"
-    DRBD_DOWN = "drbd-down"
     CONNECT = "connect"
     DISCARD_SPLIT_BRAIN = "discard-split-brain"
     MKDIR = "mkdir"
@@ -45,9 +44,11 @@ class ActionKind(StrEnum):
 
 
 class Expect(StrEnum):
-    ZERO = "zero"
-    NONZERO = "nonzero"
-    NOT_CODE = "not-code"  # it ran and its exit status is anything but `Probe.code`
+    """The short form of a probe's exit statuses, used when `Probe.holds` is empty."""
+
+    ZERO = "zero"  # holds on 0, does not hold on any other status
+    NONZERO = "nonzero"  # holds on any status but 0, does not hold on 0
+    NOT_CODE = "not-code"  # holds on any status but `Probe.code`, does not hold on `Probe.code`
 
 
 class StdoutTest(StrEnum):
@@ -57,28 +58,47 @@ class StdoutTest(StrEnum):
     MATCHES = "matches"  # the stripped stdout matches the regular expression `Probe.text` whole
 
 
-class Probe(Data):
+class StderrTest(PlanData):
+    """An exit status the tool also uses for other failures: it answers only when stderr says so.
+
+    `pattern` is searched in the stripped stderr; `\\A\\Z` asks for no stderr at all.
+    """
+
+    code: int
+    pattern: str
+
+
+class Probe(PlanData):
     """A read-only command whose answer says whether a state holds.
 
-    It holds when the exit status is as `expect` says and stdout passes `stdout`. A probe never
-    changes anything, so the executor may run it as often as it likes.
+    Its exit status is one of three answers:
+    - in `holds`: the state holds, if stdout also passes the `stdout` test (else it does not);
+    - in `fails`: the state does not hold;
+    - anything else (another status, a missing program, a timeout, a status whose `stderr` test
+      fails): the probe could not answer. A check that cannot answer fails its action with the
+      tool's own message, never reads as "already done".
+    With `holds` empty, `expect` (and `code`) give both sets in short form. A probe never changes
+    anything, so the executor may run it as often as it likes.
     """
 
     argv: tuple[str, ...]
     expect: Expect = Expect.ZERO
     code: int = 0
+    holds: tuple[int, ...] = Field(default=(), description="Exit statuses meaning the state holds.")
+    fails: tuple[int, ...] = Field(default=(), description="Exit statuses meaning it does not hold.")
+    stderr: tuple[StderrTest, ...] = ()
     stdout: StdoutTest = StdoutTest.ANY
     text: str = ""
 
 
-class TcpProbe(Data):
+class TcpProbe(PlanData):
     """Holds when a TCP connection to address:port succeeds (readiness checks)."""
 
     address: str
     port: int
 
 
-class FileWrite(Data):
+class FileWrite(PlanData):
     """Write `content` to `path` atomically (temporary file, fsync, rename; previous kept)."""
 
     path: str
@@ -86,7 +106,7 @@ class FileWrite(Data):
     mode: int = 0o644
 
 
-class Action(Data):
+class Action(PlanData):
     """One idempotent step: skip if `check` holds, else do, then `verify` must hold.
 
     `do` is an argv, or `write` for a configuration file. A `wait` action has no `do`: its
@@ -118,7 +138,7 @@ class Action(Data):
     drift: tuple[str, ...] = Field(default=(), description="Codes of the drift records that caused it.")
 
 
-class Revision(Data):
+class Revision(PlanData):
     """Which manifests a plan was made from: a git commit (and dirty flag), or a content hash."""
 
     commit: str | None = None
@@ -126,13 +146,14 @@ class Revision(Data):
     content_hash: str
 
     def describe(self) -> str:
+        """`git abc123def456 with uncommitted changes`, or `content 0123456789ab` outside git."""
         if self.commit is None:
             return f"content {self.content_hash[:12]}"
-        return f"git {self.commit[:12]}" + (" (uncommitted changes)" if self.dirty else "")
+        dirty = " with uncommitted changes" if self.dirty else ""
+        return f"git {self.commit[:12]}{dirty}"
 
 
-class Plan(Data):
-    format: int = 1
+class Plan(PlanData):
     node: str
     created_at: datetime
     revision: Revision

@@ -10,13 +10,14 @@ guessed about whose data is good.
 """
 
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from reconciler.core import refs
-from reconciler.core.desired import AppRole, DesiredApp, DesiredNode, DesiredVolume
+from reconciler.core.desired import AppRole, DesiredAddress, DesiredApp, DesiredNode, DesiredVolume
 from reconciler.core.diff import Probed
 from reconciler.core.drift import Drift, DriftCode
-from reconciler.core.plan import steps
-from reconciler.core.plan.model import Action
+from reconciler.core.plan import steps, storage_steps
+from reconciler.core.plan.model import Action, ActionKind
 from reconciler.core.refs import ResourceRef
 from reconciler.core.resources import find_resource
 from reconciler.manifest.application import StopEscalation, Takeover
@@ -73,6 +74,11 @@ def plan_node(
     for app in desired.apps:
         mine = [d for d in drift if d.app == app.name]
         p = _AppPlan(app, observed, mine, options, desired.flavour, out)
+        blind = any(d.code is DriftCode.OBSERVATION_FAILED for d in mine)
+        if blind:
+            # What cannot be seen is neither there nor absent: any step would be a guess. The
+            # round says what failed (and makes the plan not applyable).
+            continue
         if app.role is AppRole.ACTIVE:
             _plan_active(p, probed)
         else:
@@ -83,11 +89,15 @@ def plan_node(
 def _plan_storage(p: _AppPlan, after: Action | None = None) -> dict[str, Action | None]:
     """VG, LVs, resource files, metadata, up. Returns, per volume, the last action it waits on,
     or no entry when the resource is not known to be up yet (the round ends there)."""
-    vg = p.add(steps.create_vg(p.step), after) if p.has(refs.vg(p.app.vg), DriftCode.VG_MISSING) else None
+    vg = (
+        p.add(storage_steps.create_vg(p.step), after)
+        if p.has(refs.vg(p.app.vg), DriftCode.VG_MISSING)
+        else None
+    )
     ready: dict[str, Action | None] = {}
     for vol in p.app.volumes:
         lv = (
-            p.add(steps.create_lv(p.step, vol), vg or after)
+            p.add(storage_steps.create_lv(p.step, vol), vg or after)
             if p.has(refs.lv(vol.vg, vol.lv), DriftCode.LV_MISSING)
             else None
         )
@@ -97,11 +107,15 @@ def _plan_storage(p: _AppPlan, after: Action | None = None) -> dict[str, Action 
         resource = _resource(p, vol)
         if resource is None:
             md = p.add(
-                steps.create_md(p.step, vol, force=p.options.allow_destructive), lv or vg or after, config
+                storage_steps.create_md(p.step, vol, force=p.options.allow_destructive),
+                lv or vg or after,
+                config,
             )
-            p.add(steps.drbd_up(p.step, vol), md)
+            p.add(storage_steps.drbd_up(p.step, vol), md)
             continue
-        ready[vol.resource] = p.add(steps.drbd_adjust(p.step, vol), config) if config else (lv or after)
+        ready[vol.resource] = (
+            p.add(storage_steps.drbd_adjust(p.step, vol), config) if config else (lv or after)
+        )
         _reconnect(p, vol, resource, ready[vol.resource])
     return ready
 
@@ -115,9 +129,9 @@ def _reconnect(p: _AppPlan, vol: DesiredVolume, r: Resource, after: Action | Non
     if p.has(refs.drbd(vol.resource), DriftCode.DRBD_SPLIT_BRAIN):
         return  # handled with its explicit refusal in _plan_standby
     if p.app.role is AppRole.STANDBY and p.options.allow_destructive:
-        p.add(steps.discard_split_brain(p.step, vol, p.flavour), after)
+        p.add(storage_steps.discard_split_brain(p.step, vol, p.flavour), after)
     else:
-        p.add(steps.connect(p.step, vol), after)
+        p.add(storage_steps.connect(p.step, vol), after)
 
 
 def _resource(p: _AppPlan, vol: DesiredVolume) -> Resource | None:
@@ -138,13 +152,26 @@ def _plan_active(p: _AppPlan, probed: Probed) -> None:
         promoted.append(_promote(p, vol, resource, ready[vol.resource]))
     if any(a is None and not _is_primary(p, v) for a, v in zip(promoted, p.app.volumes, strict=True)):
         return
-    mounts = [_mount(p, vol, promoted[i]) for i, vol in enumerate(p.app.volumes) if vol.filesystem]
+    wrong = [d for d in p.drift if d.code is DriftCode.FS_WRONG_SOURCE]
+    if wrong:
+        for d in wrong:
+            p.refuse(
+                f"{d.resource.name} is mounted from {d.observed}, not {d.desired}: the domain is not "
+                "started on it until an operator unmounts it"
+            )
+        return
+    mounts = _mounts(p, dict(zip((v.resource for v in p.app.volumes), promoted, strict=True)))
     addresses = [
         p.add(steps.add_address(p.step, a), *promoted, *mounts)
         for a in p.app.addresses
         if p.has(refs.ip(a.cidr), DriftCode.IP_MISSING)
     ]
-    if p.has(refs.domain(p.app.domain.name), DriftCode.APP_DOWN) or domain_config:
+    domain = p.app.domain
+    crashed = p.has(refs.domain(domain.name), DriftCode.DOMAIN_CRASHED)
+    if crashed:
+        # What a crashed guest left holds its name and devices: `create` fails until it is gone.
+        domain_config = p.add(_destroy_crashed(p), domain_config)
+    if p.has(refs.domain(domain.name), DriftCode.APP_DOWN) or domain_config:
         start = p.add(
             steps.start_domain(p.step, p.app.domain, p.app.start_timeout.total_seconds()),
             *promoted,
@@ -154,6 +181,19 @@ def _plan_active(p: _AppPlan, probed: Probed) -> None:
         )
         if p.app.readiness is not None:
             p.add(steps.readiness(p.step, p.app.start_timeout.total_seconds()), start)
+
+
+def _destroy_crashed(p: _AppPlan) -> Action:
+    d = p.app.domain
+    assert d.destroy is not None  # only xm and xl domains crash; they have a destroy
+    return p.step.action(
+        ActionKind.DESTROY_DOMAIN,
+        refs.domain(d.name),
+        do=d.destroy,
+        verify=steps.domain_running(d, running=False),
+        timeout=steps.QUICK_TIMEOUT,
+        retryable=False,
+    )
 
 
 def _is_primary(p: _AppPlan, vol: DesiredVolume) -> bool:
@@ -172,15 +212,15 @@ def _promote(p: _AppPlan, vol: DesiredVolume, r: Resource, after: Action | None)
                 "initial sync (overwriting the peer), apply with --allow-destructive"
             )
             return None
-        return p.add(steps.initial_sync(p.step, vol, p.flavour), after)
+        return p.add(storage_steps.initial_sync(p.step, vol, p.flavour), after)
     blocked = _why_not_promote(p, vol, r)
     if blocked is not None:
         p.refuse(blocked)
         return None
     if all(v.disk_state is DiskState.UP_TO_DATE for v in r.volumes):
-        return p.add(steps.promote(p.step, vol), after)
-    wait = p.add(steps.wait_sync(p.step, vol, local_only=True), after)
-    return p.add(steps.promote(p.step, vol), wait)
+        return p.add(storage_steps.promote(p.step, vol), after)
+    wait = p.add(storage_steps.wait_sync(p.step, vol, local_only=True), after)
+    return p.add(storage_steps.promote(p.step, vol), wait)
 
 
 def _why_not_promote(p: _AppPlan, vol: DesiredVolume, r: Resource) -> str | None:
@@ -200,7 +240,17 @@ def _why_not_promote(p: _AppPlan, vol: DesiredVolume, r: Resource) -> str | None
     return f"{vol.resource} is {seen}, not UpToDate: promoting it could serve stale data"
 
 
-def _mount(p: _AppPlan, vol: DesiredVolume, promoted: Action | None) -> Action | None:
+def _mounts(p: _AppPlan, promoted: dict[str, Action | None]) -> list[Action | None]:
+    """Each filesystem after those it is mounted inside (/virt before /virt/data)."""
+    done: dict[str, Action | None] = {}
+    for vol in nesting_order(p.app.volumes):
+        assert vol.filesystem is not None
+        outer = [a for mp, a in done.items() if is_inside(vol.filesystem.mount_point, mp)]
+        done[vol.filesystem.mount_point] = _mount(p, vol, promoted[vol.resource], *outer)
+    return list(done.values())
+
+
+def _mount(p: _AppPlan, vol: DesiredVolume, promoted: Action | None, *outer: Action | None) -> Action | None:
     fs = vol.filesystem
     assert fs is not None
     if not p.has(refs.fs(fs.mount_point), DriftCode.FS_NOT_MOUNTED):
@@ -209,7 +259,7 @@ def _mount(p: _AppPlan, vol: DesiredVolume, promoted: Action | None) -> Action |
         # Level-triggered: also after a crash between the initial sync and this step. Its check
         # skips it on any device that carries a signature.
         promoted = p.add(steps.mkfs(p.step, vol), promoted)
-    made = p.add(steps.mkdir(p.step, fs.mount_point), promoted)
+    made = p.add(steps.mkdir(p.step, fs.mount_point), promoted, *outer)
     checked = p.add(steps.fsck(p.step, vol), made) if fs.fsck else made
     return p.add(steps.mount(p.step, vol), checked)
 
@@ -233,35 +283,58 @@ def _plan_standby(p: _AppPlan, probed: Probed) -> None:
             continue
         if p.has(name, DriftCode.DRBD_SPLIT_BRAIN):
             if p.options.allow_destructive:
-                p.add(steps.discard_split_brain(p.step, vol, p.flavour), ready[vol.resource])
+                p.add(storage_steps.discard_split_brain(p.step, vol, p.flavour), ready[vol.resource])
             else:
                 p.refuse(
                     f"{vol.resource} is split brain; this standby's changes since the split are discarded "
                     "by reconnecting it with --allow-destructive"
                 )
         elif p.has(name, DriftCode.DRBD_SYNCING):
-            p.add(steps.wait_sync(p.step, vol, local_only=False), ready[vol.resource])
+            p.add(storage_steps.wait_sync(p.step, vol, local_only=False), ready[vol.resource])
+
+
+def _where(p: _AppPlan, a: DesiredAddress) -> DesiredAddress:
+    """The address as it is found: on whichever interface holds it, not only the declared one."""
+    interfaces = p.observed.interfaces.interfaces if p.observed.interfaces is not None else ()
+    holder = next((i.name for i in interfaces if any(x.ip.ip == a.address for x in i.addresses)), None)
+    return a if holder is None else a.model_copy(update={"interface": holder})
+
+
+def nesting_order(volumes: tuple[DesiredVolume, ...]) -> list[DesiredVolume]:
+    """The volumes with a filesystem, outer mount points first (a stable order otherwise)."""
+    mounted = [v for v in volumes if v.filesystem is not None]
+    return sorted(
+        mounted, key=lambda v: len(PurePosixPath(v.filesystem.mount_point).parts) if v.filesystem else 0
+    )
+
+
+def is_inside(mount_point: str, outer: str) -> bool:
+    return PurePosixPath(outer) in PurePosixPath(mount_point).parents
 
 
 def _stop_running(p: _AppPlan) -> Action | None:
     """What runs here though the peer is active: domain, addresses, mounts, Primary; reverse order."""
     app, last = p.app, None
     timeout = app.stop_timeout.total_seconds()
-    if p.has(refs.domain(app.domain.name), DriftCode.APP_UP_ON_WRONG_NODE):
+    if p.has(refs.domain(app.domain.name), DriftCode.DOMAIN_CRASHED):
+        last = p.add(_destroy_crashed(p))  # a crashed guest does not shut down; it is dead already
+    elif p.has(refs.domain(app.domain.name), DriftCode.APP_UP_ON_WRONG_NODE):
         destroy = app.escalation is StopEscalation.DESTROY and p.options.allow_destructive
         last = p.add(steps.stop_domain(p.step, app.domain, timeout, destroy))
     removed = [
-        p.add(steps.remove_address(p.step, a), last)
+        p.add(steps.remove_address(p.step, _where(p, a)), last)
         for a in app.addresses
         if p.has(refs.ip(a.cidr), DriftCode.IP_UNEXPECTED)
     ]
-    unmounted = [
-        p.add(steps.unmount(p.step, v.filesystem.mount_point, timeout), last, *removed)
-        for v in reversed(app.volumes)
-        if v.filesystem and p.has(refs.fs(v.filesystem.mount_point), DriftCode.FS_MOUNTED_ON_STANDBY)
-    ]
+    unmounted: list[Action] = []
+    for v in reversed(nesting_order(app.volumes)):
+        assert v.filesystem is not None
+        if p.has(refs.fs(v.filesystem.mount_point), DriftCode.FS_MOUNTED_ON_STANDBY):
+            unmounted.append(
+                p.add(steps.unmount(p.step, v.filesystem.mount_point, timeout), last, *removed, *unmounted)
+            )
     demoted = [
-        p.add(steps.demote(p.step, v), last, *removed, *unmounted)
+        p.add(storage_steps.demote(p.step, v), last, *removed, *unmounted)
         for v in app.volumes
         if p.has(refs.drbd(v.resource), DriftCode.APP_UP_ON_WRONG_NODE)
     ]

@@ -18,8 +18,6 @@ STOPPING = {
     ActionKind.REMOVE_ADDRESS,
     ActionKind.UNMOUNT,
     ActionKind.DEMOTE,
-    ActionKind.DRBD_DOWN,
-    ActionKind.REMOVE_LV,
 }
 CHANGING = {ActionKind.WRITE_FILE, ActionKind.WAIT_SYNC, ActionKind.DISCARD_SPLIT_BRAIN}
 SYMBOL = {"start": "+", "change": "~", "stop": "-"}

@@ -1,7 +1,9 @@
 """Every step the planner can take: its argv, the probe that says it is done, its inverse.
 
-This module is the whole vocabulary of commands the product runs on a node (the lab's stand-ins
-answer exactly these). Each argument comes from a validated manifest value as one argv element.
+This module and `storage_steps` (LVM and DRBD) are the whole vocabulary of commands the product
+runs on a node (the lab's stand-ins answer exactly these); here are what every step shares, the
+configuration files, filesystems, addresses and the domain. Each argument comes from a validated
+manifest value as one argv element.
 """
 
 import re
@@ -9,22 +11,32 @@ from dataclasses import dataclass
 
 from reconciler.core import refs
 from reconciler.core.desired import DesiredAddress, DesiredApp, DesiredDomain, DesiredVolume
-from reconciler.core.plan.model import Action, ActionKind, Expect, FileWrite, Probe, StdoutTest, TcpProbe
+from reconciler.core.plan.model import (
+    Action,
+    ActionKind,
+    Expect,
+    FileWrite,
+    Probe,
+    StderrTest,
+    StdoutTest,
+    TcpProbe,
+)
 from reconciler.core.refs import ResourceRef
-from reconciler.render.drbd import DrbdFlavour
+from reconciler.manifest.domain import Toolstack
 
 STORAGE_TIMEOUT = 120.0
 QUICK_TIMEOUT = 30.0
-MIN_SYNC_WAIT = 60.0
-# A resync runs at the declared rate when the link allows it; twice that, plus a minute, before giving up.
-SYNC_MARGIN = 2.0
-PRIMARY = r"Primary(/\S+)*"
-SECONDARY = r"Secondary(/\S+)*"
-UP = r"(Primary|Secondary)(/\S+)*"
-LOCAL_UPTODATE = r"UpToDate(/\S+)*"
-ALL_UPTODATE = r"UpToDate(/UpToDate)+"
-NO_METADATA = 255
+# blkid(8): 2 = nothing found, and also "the device could not be probed" (said on stderr); 4 =
+# usage or other error; 8 = ambivalent result (several signatures).
 BLKID_NOTHING_FOUND = 2
+# findmnt(8): 1 = nothing found, and also any error (said on stderr).
+FINDMNT_NOTHING = 1
+# test(1): 1 = false, 2 and more = an error.
+TEST_FALSE = 1
+# xl(1), xm(1): 1 for a domain that does not exist, and for most other failures too.
+XEN_NO_DOMAIN = 1
+XEN_NO_DOMAIN_SAID = r"invalid domain identifier|does not exist"
+QUIET = r"\A\Z"  # a stderr test: nothing on stderr
 
 
 @dataclass(frozen=True)
@@ -45,91 +57,75 @@ class Step:
         )
 
 
-def _probe(
+def probe(
     argv: tuple[str, ...],
     expect: Expect = Expect.ZERO,
     matches: str | None = None,
     stdout: StdoutTest = StdoutTest.ANY,
+    *,
+    holds: tuple[int, ...] = (),
+    fails: tuple[int, ...] = (),
+    stderr: tuple[StderrTest, ...] = (),
 ) -> Probe:
+    """A probe; `holds` and `fails` name the exit statuses that answer, any other is an error."""
     if matches is not None:
-        return Probe(argv=argv, expect=expect, stdout=StdoutTest.MATCHES, text=matches)
-    return Probe(argv=argv, expect=expect, stdout=stdout)
+        stdout = StdoutTest.MATCHES
+    text = matches or ""
+    exits = {"holds": holds, "fails": fails, "stderr": stderr} if holds else {"expect": expect}
+    return Probe.model_validate({"argv": argv, **exits, "stdout": stdout, "text": text})
 
 
-def vg_exists(vg: str) -> Probe:
-    return _probe(("vgs", "--noheadings", "-o", "vg_name", vg))
+def quiet(code: int) -> tuple[StderrTest, ...]:
+    """`code` answers only when the tool said nothing on stderr (else it reported an error)."""
+    return (StderrTest(code=code, pattern=QUIET),)
 
 
-def lv_exists(vg: str, lv: str, expect: Expect = Expect.ZERO) -> Probe:
-    return _probe(("lvs", "--noheadings", "-o", "lv_name", f"{vg}/{lv}"), expect)
-
-
-def drbd_role(resource: str, pattern: str) -> Probe:
-    return _probe(("drbdadm", "role", resource), matches=pattern)
+def findmnt(mount_point: str) -> tuple[str, ...]:
+    return ("findmnt", "-n", "-o", "SOURCE", "--mountpoint", mount_point)
 
 
 def mounted(mount_point: str, device: str) -> Probe:
-    return _probe(("findmnt", "-n", "-o", "SOURCE", "--mountpoint", mount_point), matches=re.escape(device))
+    """Holds when `device` is what is mounted there; another device or nothing: does not hold."""
+    return probe(
+        findmnt(mount_point),
+        matches=re.escape(device),
+        holds=(0,),
+        fails=(FINDMNT_NOTHING,),
+        stderr=quiet(FINDMNT_NOTHING),
+    )
 
 
 def not_mounted(mount_point: str) -> Probe:
-    return _probe(("mountpoint", "-q", mount_point), Expect.NONZERO)
+    """Holds when nothing is mounted there (`mountpoint -q` would say 1 for both "not mounted"
+    and an error with older util-linux; findmnt's quiet 1 is "nothing found")."""
+    return probe(findmnt(mount_point), holds=(FINDMNT_NOTHING,), fails=(0,), stderr=quiet(FINDMNT_NOTHING))
 
 
 def address_present(a: DesiredAddress, present: bool = True) -> Probe:
     # `to A/P` would list every address inside A/P, the node's own among them: ask for A alone.
-    return _probe(
+    # Exit 0 is the only answer: ip says 1 for a device that does not exist, an error here.
+    return probe(
         ("ip", "-o", "addr", "show", "dev", a.interface, "to", str(a.address)),
         stdout=StdoutTest.NONEMPTY if present else StdoutTest.EMPTY,
+        holds=(0,),
     )
 
 
 def domain_running(d: DesiredDomain, running: bool = True) -> Probe:
-    return _probe(d.status, Expect.ZERO if running else Expect.NONZERO)
+    """`xl list NAME` / `xm list NAME`: 0 when the domain exists (running, paused, blocked), 1
+    saying it does not exist when it is gone; anything else is an error. A domain of
+    `toolstack: commands` has only "exit 0 when running": any other exit status is "not running"."""
+    if d.toolstack is Toolstack.COMMANDS:
+        return probe(d.status, Expect.ZERO if running else Expect.NONZERO)
+    gone = (StderrTest(code=XEN_NO_DOMAIN, pattern=XEN_NO_DOMAIN_SAID),)
+    here, absent = (0,), (XEN_NO_DOMAIN,)
+    if running:
+        return probe(d.status, holds=here, fails=absent, stderr=gone)
+    return probe(d.status, holds=absent, fails=here, stderr=gone)
 
 
-def sync_wait_seconds(vol: DesiredVolume) -> float:
-    return max(MIN_SYNC_WAIT, SYNC_MARGIN * vol.size / max(vol.sync_rate, 1) + MIN_SYNC_WAIT)
-
-
-# --- storage -------------------------------------------------------------------------------------
-
-
-def create_vg(s: Step) -> Action:
-    return s.action(
-        ActionKind.CREATE_VG,
-        refs.vg(s.app.vg),
-        do=("vgcreate", s.app.vg, *s.app.physical_volumes),
-        check=vg_exists(s.app.vg),
-        verify=vg_exists(s.app.vg),
-        timeout=STORAGE_TIMEOUT,
-        inverse=("vgremove", s.app.vg),
-    )
-
-
-def create_lv(s: Step, v: DesiredVolume) -> Action:
-    return s.action(
-        ActionKind.CREATE_LV,
-        refs.lv(v.vg, v.lv),
-        do=("lvcreate", "--yes", "--name", v.lv, "--size", f"{v.size}b", v.vg),
-        check=lv_exists(v.vg, v.lv),
-        verify=lv_exists(v.vg, v.lv),
-        timeout=STORAGE_TIMEOUT,
-        inverse=("lvremove", "--yes", f"{v.vg}/{v.lv}"),
-    )
-
-
-def remove_lv(s: Step, vg: str, lv: str) -> Action:
-    return s.action(
-        ActionKind.REMOVE_LV,
-        refs.lv(vg, lv),
-        do=("lvremove", "--yes", f"{vg}/{lv}"),
-        check=lv_exists(vg, lv, Expect.NONZERO),
-        verify=lv_exists(vg, lv, Expect.NONZERO),
-        timeout=STORAGE_TIMEOUT,
-        destructive=True,
-        retryable=False,
-    )
+def directory(path: str) -> Probe:
+    return probe(("test", "-d", path), holds=(0,), fails=(TEST_FALSE,))
 
 
 def write_file(s: Step, path: str, content: str) -> Action:
@@ -141,154 +137,35 @@ def write_file(s: Step, path: str, content: str) -> Action:
     )
 
 
-def create_md(s: Step, v: DesiredVolume, force: bool) -> Action:
-    # Without --force drbdadm asks before writing over a filesystem or old metadata; with no
-    # terminal it then refuses. --force is the explicit opt-in of a destructive plan.
-    argv = ("drbdadm", "create-md", *(("--force",) if force else ()), v.resource)
-    # Only exit 255 ("No valid meta data found") means there is none: any other failure (the
-    # device cannot be opened, the resource is up) must not read as "free to write".
-    has_metadata = Probe(argv=("drbdadm", "dump-md", v.resource), expect=Expect.NOT_CODE, code=NO_METADATA)
-    return s.action(
-        ActionKind.CREATE_MD,
-        refs.drbd(v.resource),
-        do=argv,
-        check=has_metadata,
-        timeout=STORAGE_TIMEOUT,
-        destructive=force,
-        retryable=False,
-    )
-
-
-def drbd_up(s: Step, v: DesiredVolume) -> Action:
-    return s.action(
-        ActionKind.DRBD_UP,
-        refs.drbd(v.resource),
-        do=("drbdadm", "up", v.resource),
-        check=drbd_role(v.resource, UP),
-        verify=drbd_role(v.resource, UP),
-        timeout=STORAGE_TIMEOUT,
-        inverse=("drbdadm", "down", v.resource),
-    )
-
-
-def drbd_adjust(s: Step, v: DesiredVolume) -> Action:
-    """Apply a changed resource file to a running resource (drbdadm compares and changes only that)."""
-    return s.action(
-        ActionKind.DRBD_UP,
-        refs.drbd(v.resource),
-        do=("drbdadm", "adjust", v.resource),
-        verify=drbd_role(v.resource, UP),
-        timeout=STORAGE_TIMEOUT,
-    )
-
-
-def wait_sync(s: Step, v: DesiredVolume, local_only: bool) -> Action:
-    """Wait for UpToDate: the local disk (before promoting), or both (a standby in sync)."""
-    pattern = LOCAL_UPTODATE if local_only else ALL_UPTODATE
-    return s.action(
-        ActionKind.WAIT_SYNC,
-        refs.drbd(v.resource),
-        wait=True,
-        verify=_probe(("drbdadm", "dstate", v.resource), matches=pattern),
-        timeout=sync_wait_seconds(v),
-        estimate=v.size / max(v.sync_rate, 1),
-    )
-
-
-def initial_sync(s: Step, v: DesiredVolume, flavour: DrbdFlavour) -> Action:
-    """Make this side the source of the first full sync: it overwrites whatever the peer holds."""
-    if flavour is DrbdFlavour.V84:
-        argv: tuple[str, ...] = ("drbdadm", "--", "--overwrite-data-of-peer", "primary", v.resource)
-    else:
-        argv = ("drbdadm", "primary", "--force", v.resource)
-    return s.action(
-        ActionKind.INITIAL_SYNC,
-        refs.drbd(v.resource),
-        do=argv,
-        verify=drbd_role(v.resource, PRIMARY),
-        timeout=QUICK_TIMEOUT,
-        destructive=True,
-        retryable=False,
-    )
-
-
-def promote(s: Step, v: DesiredVolume) -> Action:
-    return s.action(
-        ActionKind.PROMOTE,
-        refs.drbd(v.resource),
-        do=("drbdadm", "primary", v.resource),
-        check=drbd_role(v.resource, PRIMARY),
-        verify=drbd_role(v.resource, PRIMARY),
-        timeout=QUICK_TIMEOUT,
-        inverse=("drbdadm", "secondary", v.resource),
-    )
-
-
-def demote(s: Step, v: DesiredVolume) -> Action:
-    return s.action(
-        ActionKind.DEMOTE,
-        refs.drbd(v.resource),
-        do=("drbdadm", "secondary", v.resource),
-        check=drbd_role(v.resource, SECONDARY),
-        verify=drbd_role(v.resource, SECONDARY),
-        timeout=QUICK_TIMEOUT,
-        inverse=("drbdadm", "primary", v.resource),
-    )
-
-
-def connect(s: Step, v: DesiredVolume) -> Action:
-    """Reconnect a StandAlone resource (after a partition, or as a split brain's survivor)."""
-    return s.action(
-        ActionKind.CONNECT,
-        refs.drbd(v.resource),
-        do=("drbdadm", "connect", v.resource),
-        timeout=QUICK_TIMEOUT,
-    )
-
-
-def discard_split_brain(s: Step, v: DesiredVolume, flavour: DrbdFlavour) -> Action:
-    """Reconnect this (standby) side as the split brain's victim: its changes since are discarded."""
-    if flavour is DrbdFlavour.V84:
-        argv: tuple[str, ...] = ("drbdadm", "--", "--discard-my-data", "connect", v.resource)
-    else:
-        argv = ("drbdadm", "connect", "--discard-my-data", v.resource)
-    return s.action(
-        ActionKind.DISCARD_SPLIT_BRAIN,
-        refs.drbd(v.resource),
-        do=argv,
-        timeout=QUICK_TIMEOUT,
-        destructive=True,
-        retryable=False,
-    )
-
-
-# --- filesystems, addresses, domain ----------------------------------------------------------------
-
-
 def mkdir(s: Step, mount_point: str) -> Action:
     return s.action(
         ActionKind.MKDIR,
         refs.directory(mount_point),
         do=("mkdir", "-p", mount_point),
-        check=_probe(("test", "-d", mount_point)),
-        verify=_probe(("test", "-d", mount_point)),
+        check=directory(mount_point),
+        verify=directory(mount_point),
         timeout=QUICK_TIMEOUT,
     )
 
 
+def blkid(v: DesiredVolume) -> tuple[str, ...]:
+    return ("blkid", "-p", "-s", "TYPE", "-o", "value", v.device)
+
+
 def has_filesystem(v: DesiredVolume) -> Probe:
     assert v.filesystem is not None
-    return _probe(
-        ("blkid", "-p", "-s", "TYPE", "-o", "value", v.device), matches=re.escape(v.filesystem.type.value)
-    )
+    fs_type = re.escape(v.filesystem.type.value)
+    nothing = (BLKID_NOTHING_FOUND,)
+    return probe(blkid(v), matches=fs_type, holds=(0,), fails=nothing, stderr=quiet(BLKID_NOTHING_FOUND))
 
 
 def any_signature(v: DesiredVolume) -> Probe:
-    """Holds unless blkid says, with its exit status 2, that the device carries no signature at
-    all: any other answer (a filesystem of another type, an error, blkid missing) keeps mkfs away."""
+    """Holds when blkid finds any signature (exit 0), does not hold when it finds none (a quiet
+    exit 2). Anything else (a device it cannot open, several signatures, blkid missing) is an
+    error that fails mkfs rather than let it format what blkid could not see."""
     # `-s` filters what blkid prints, not its exit status: a partition table alone still exits 0.
-    argv = ("blkid", "-p", "-s", "TYPE", "-o", "value", v.device)
-    return Probe(argv=argv, expect=Expect.NOT_CODE, code=BLKID_NOTHING_FOUND)
+    nothing = (BLKID_NOTHING_FOUND,)
+    return probe(blkid(v), holds=(0,), fails=nothing, stderr=quiet(BLKID_NOTHING_FOUND))
 
 
 def mkfs(s: Step, v: DesiredVolume) -> Action:
@@ -405,9 +282,10 @@ def readiness(s: Step, timeout: float) -> Action:
     check = s.app.readiness
     assert check is not None
     if check.type == "tcp":
-        probe: Probe | TcpProbe = TcpProbe(address=str(check.address), port=check.port)
+        verify: Probe | TcpProbe = TcpProbe(address=str(check.address), port=check.port)
     else:
-        probe = _probe(("ping", "-c", "1", "-W", "1", str(check.address)))
+        # ping(8): 1 = no reply, 2 = another error (no route, unknown host).
+        verify = probe(("ping", "-c", "1", "-W", "1", str(check.address)), holds=(0,), fails=(1,))
     return s.action(
-        ActionKind.READINESS, refs.domain(s.app.domain.name), wait=True, verify=probe, timeout=timeout
+        ActionKind.READINESS, refs.domain(s.app.domain.name), wait=True, verify=verify, timeout=timeout
     )

@@ -4,7 +4,7 @@
 from reconciler.lab.sim.build import lab_cluster, simple_cluster
 from reconciler.lab.sim.commands import Crashed, handle, read
 from reconciler.lab.sim.host import SimHost
-from reconciler.lab.sim.state import Cluster, Crash, CrashPoint, Fault, FaultKind, Link
+from reconciler.lab.sim.state import Cluster, Crash, CrashPoint, Fault, FaultKind, SimLink
 
 __all__ = [
     "Cluster",
@@ -13,8 +13,8 @@ __all__ = [
     "Crashed",
     "Fault",
     "FaultKind",
-    "Link",
     "SimHost",
+    "SimLink",
     "handle",
     "lab_cluster",
     "read",

@@ -1,5 +1,5 @@
 """Ready-made lab clusters: two booted nodes with loopback, one interface per network, a root
-filesystem, spare disks, DRBD installed (not loaded) and a Xen toolstack.
+filesystem, spare disks, DRBD installed (9: not loaded; 8.x: loaded at boot) and a Xen toolstack.
 
 `lab_cluster` takes its networks from a `Cluster` manifest (node addresses, subnets, interface
 names), so the resource files the reconciler renders find their addresses on the lab's nodes;
@@ -9,16 +9,16 @@ names), so the resource files the reconciler renders find their addresses on the
 import ipaddress
 from collections.abc import Mapping
 
-from reconciler.lab.sim.model import GIB, Address, Disk, Drbd, Interface, Mount, Node, Xen
-from reconciler.lab.sim.state import Cluster, Link
+from reconciler.lab.sim.model import GIB, Disk, SimAddress, SimDrbd, SimInterface, SimMount, SimNode, Xen
+from reconciler.lab.sim.state import Cluster, SimLink
 from reconciler.manifest.cluster import ClusterDocument
 
 DEFAULT_DISKS: Mapping[str, int] = {"/dev/sdb": 8 * GIB, "/dev/sdc": 4 * GIB}
 
 
-def base_mounts() -> list[Mount]:
+def base_mounts() -> list[SimMount]:
     return [
-        Mount(
+        SimMount(
             mount_id=21,
             parent_id=1,
             mount_point="/",
@@ -29,7 +29,7 @@ def base_mounts() -> list[Mount]:
             super_options=["rw", "errors=remount-ro"],
             base=True,
         ),
-        Mount(
+        SimMount(
             mount_id=22,
             parent_id=21,
             mount_point="/proc",
@@ -38,7 +38,7 @@ def base_mounts() -> list[Mount]:
             options=["rw", "nosuid", "nodev", "noexec", "relatime"],
             base=True,
         ),
-        Mount(
+        SimMount(
             mount_id=23,
             parent_id=21,
             mount_point="/sys",
@@ -61,28 +61,33 @@ def lab_node(
     disks: Mapping[str, int] = DEFAULT_DISKS,
     drbd_version: str = "9.2.8",
     toolstack: str | None = "xl",
-) -> Node:
+) -> SimNode:
     """A node; `addresses` maps each interface name to its address with prefix ("eth0": "10.0.0.1/24")."""
+    nine = int(drbd_version.split(".", 1)[0]) >= 9
     interfaces = [
-        Interface(
+        SimInterface(
             name="lo",
             index=1,
             loopback=True,
             mtu=65536,
-            addresses=[Address(cidr="127.0.0.1/8"), Address(cidr="::1/128")],
+            addresses=[SimAddress(cidr="127.0.0.1/8"), SimAddress(cidr="::1/128")],
         )
     ]
     for i, (ifname, cidr) in enumerate(addresses.items(), start=2):
         broadcast = str(ipaddress.ip_interface(cidr).network.broadcast_address) if ":" not in cidr else None
         interfaces.append(
-            Interface(
-                name=ifname, index=i, mac=_mac(index, i), addresses=[Address(cidr=cidr, broadcast=broadcast)]
+            SimInterface(
+                name=ifname,
+                index=i,
+                mac=_mac(index, i),
+                addresses=[SimAddress(cidr=cidr, broadcast=broadcast)],
             )
         )
-    return Node(
+    return SimNode(
         name=name,
         disks=[Disk(path=p, size=s, minor=16 * (i + 1)) for i, (p, s) in enumerate(disks.items())],
-        drbd=Drbd(version=drbd_version),
+        # DRBD 8's init scripts load the module at boot; DRBD 9's drbdsetup loads it on first use.
+        drbd=SimDrbd(version=drbd_version, load_at_boot=not nine, loaded=not nine),
         interfaces=interfaces,
         mounts=base_mounts(),
         xen=Xen(toolstack=toolstack),
@@ -94,8 +99,10 @@ def lab_cluster(
     disks: Mapping[str, int] = DEFAULT_DISKS,
     drbd_version: str = "9.2.8",
     toolstack: str | None = "xl",
+    drbd_versions: Mapping[str, str] | None = None,
 ) -> Cluster:
-    """The two nodes and networks a Cluster manifest declares."""
+    """The two nodes and networks a Cluster manifest declares; `drbd_versions` gives a node
+    another DRBD than `drbd_version` (a pair in the middle of a rolling upgrade)."""
     spec = document.spec
     nodes = []
     for index, node in enumerate(spec.nodes, start=1):
@@ -104,8 +111,9 @@ def lab_cluster(
             for net in spec.networks
             if net.name in node.addresses and node.name in net.interfaces
         }
-        nodes.append(lab_node(node.name, index, addresses, disks, drbd_version, toolstack))
-    links = [Link(name=net.name, interfaces=dict(net.interfaces)) for net in spec.networks]
+        version = (drbd_versions or {}).get(node.name, drbd_version)
+        nodes.append(lab_node(node.name, index, addresses, disks, version, toolstack))
+    links = [SimLink(name=net.name, interfaces=dict(net.interfaces)) for net in spec.networks]
     return Cluster(nodes=nodes, links=links)
 
 
@@ -128,7 +136,7 @@ def simple_cluster(
         for i, name in enumerate(names, start=1)
     ]
     links = [
-        Link(name="public", interfaces=dict.fromkeys(names, "eth0")),
-        Link(name="private", interfaces=dict.fromkeys(names, "eth1")),
+        SimLink(name="public", interfaces=dict.fromkeys(names, "eth0")),
+        SimLink(name="private", interfaces=dict.fromkeys(names, "eth1")),
     ]
     return Cluster(nodes=nodes, links=links)

@@ -1,7 +1,7 @@
 """The lab's command line: `handle(cluster, node, argv)` answers one argv as the real tool would.
 
 No process is started: each program of the product's vocabulary (observation commands, the
-planner's probes and actions, see reconciler/plan/steps.py) has a stand-in function over the
+planner's probes and actions, see reconciler/core/plan/*steps.py) has a stand-in function over the
 cluster's state. A program the lab does not know is MISSING, as on a host without it; arguments
 it does not implement fail, never succeed silently.
 
@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 from reconciler.core.plan.model import FileWrite
 from reconciler.lab.sim import drbd_report, reports, tool_drbd, tool_fs, tool_lvm, tool_net, tool_xen
-from reconciler.lab.sim.model import Node
+from reconciler.lab.sim.model import SimNode
 from reconciler.lab.sim.result import exited, missing, timed_out
 from reconciler.lab.sim.state import Cluster, Crash, CrashPoint, Fault, FaultKind
 from reconciler.observe.host import PROBE
@@ -28,7 +28,7 @@ TCP = "<tcp>"
 PROC_DRBD = "/proc/drbd"
 MOUNTINFO = ("/proc/self/mountinfo", "/proc/1/mountinfo")
 
-Handler = Callable[[Cluster, Node, tuple[str, ...], float], CommandResult]
+Handler = Callable[[Cluster, SimNode, tuple[str, ...], float], CommandResult]
 TOOLS: dict[str, Handler] = {
     "lvm": tool_lvm.lvm,
     "vgs": tool_lvm.vgs,
@@ -152,7 +152,7 @@ def handle(
     return result
 
 
-def _file(cluster: Cluster, host: Node, path: str) -> CommandResult:
+def _file(cluster: Cluster, host: SimNode, path: str) -> CommandResult:
     argv = (READ, path)
     content: str | None = None
     if path == PROC_DRBD:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from reconciler.lab.sim.drbdconf import ResourceConf
-from reconciler.lab.sim.model import KIB, DrbdMetadata, DrbdResource, Node, Sync, metadata_size
+from reconciler.lab.sim.model import KIB, DrbdMetadata, DrbdResource, SimNode, Sync, metadata_size
 from reconciler.observe.drbd.states import ConnectionState, DiskState, ReplicationState, Role
 
 NEED_UP_TO_DATE = (17, "State change failed: (-2) Need access to UpToDate data")
@@ -47,18 +47,18 @@ class Refused(Exception):
 class World(Protocol):
     """What the rules need of the cluster (implemented by `state.Cluster`)."""
 
-    nodes: list[Node]
+    nodes: list[SimNode]
     syncs: list[Sync]
     clock: float
 
-    def peer(self, node: Node) -> Node: ...
+    def peer(self, node: SimNode) -> SimNode: ...
 
-    def reachable(self, node: Node, res: DrbdResource) -> bool: ...
+    def reachable(self, node: SimNode, res: DrbdResource) -> bool: ...
 
 
 @dataclass
 class Side:
-    node: Node
+    node: SimNode
     res: DrbdResource
 
     @property
@@ -106,7 +106,7 @@ def peer_view(world: World, side: Side) -> tuple[Role, DiskState]:
     return peer.res.role, disk_state(peer)
 
 
-def is_open(node: Node, res: DrbdResource) -> bool:
+def is_open(node: SimNode, res: DrbdResource) -> bool:
     return any(m.source == res.device for m in node.mounts) or any(
         res.device in d.devices for d in node.xen.domains
     )
@@ -259,7 +259,7 @@ def advance(world: World, seconds: float) -> None:
 
 
 def bring_up(
-    world: World, node: Node, conf: ResourceConf, peer_name: str, attach_failed: bool = False
+    world: World, node: SimNode, conf: ResourceConf, peer_name: str, attach_failed: bool = False
 ) -> DrbdResource:
     """Attach and start connecting (the backing device and its metadata are checked first).
 
@@ -300,7 +300,7 @@ def _graceful(world: World, side: Side) -> None:
             peer.md.peer_outdated = True
 
 
-def take_down(world: World, node: Node, res: DrbdResource) -> None:
+def take_down(world: World, node: SimNode, res: DrbdResource) -> None:
     if is_open(node, res):
         raise Refused(HELD_OPEN)
     side = Side(node, res)
@@ -310,13 +310,13 @@ def take_down(world: World, node: Node, res: DrbdResource) -> None:
     settle(world)
 
 
-def disconnect(world: World, node: Node, res: DrbdResource) -> None:
+def disconnect(world: World, node: SimNode, res: DrbdResource) -> None:
     _graceful(world, Side(node, res))
     res.connection = ConnectionState.STANDALONE
     settle(world)
 
 
-def connect(world: World, node: Node, res: DrbdResource, discard_my_data: bool) -> None:
+def connect(world: World, node: SimNode, res: DrbdResource, discard_my_data: bool) -> None:
     if res.connection is not ConnectionState.STANDALONE:
         raise Refused(NET_CONFIGURED)
     res.connection = ConnectionState.CONNECTING
@@ -340,7 +340,7 @@ def _force(world: World, side: Side, peer: Side | None) -> None:
         _start_sync(world, side, target, _resync_size(side, target))
 
 
-def promote(world: World, node: Node, res: DrbdResource, force: bool) -> None:
+def promote(world: World, node: SimNode, res: DrbdResource, force: bool) -> None:
     side = Side(node, res)
     peer = connected_peer(world, side)
     if peer is not None and peer.res.role is Role.PRIMARY:
@@ -359,13 +359,13 @@ def promote(world: World, node: Node, res: DrbdResource, force: bool) -> None:
         side.md.diverged = True
 
 
-def demote(node: Node, res: DrbdResource) -> None:
+def demote(node: SimNode, res: DrbdResource) -> None:
     if is_open(node, res):
         raise Refused(HELD_OPEN)
     res.role = Role.SECONDARY
 
 
-def write(world: World, node: Node, res: DrbdResource, nbytes: int) -> None:
+def write(world: World, node: SimNode, res: DrbdResource, nbytes: int) -> None:
     """The application writes `nbytes` to the Primary: replicated while connected to a peer with
     a disk, else marked out of sync in the bitmap of the side that holds the data, for the next
     resync. A Diskless Primary writes to its UpToDate peer only; without one it has no data at
@@ -381,7 +381,7 @@ def write(world: World, node: Node, res: DrbdResource, nbytes: int) -> None:
     res.written += nbytes
 
 
-def make_filesystem(world: World, node: Node, res: DrbdResource, fstype: str) -> None:
+def make_filesystem(world: World, node: SimNode, res: DrbdResource, fstype: str) -> None:
     """mkfs on the device: the filesystem is in the data, so a connected peer gets it too."""
     side = Side(node, res)
     side.md.fstype = fstype
@@ -390,7 +390,7 @@ def make_filesystem(world: World, node: Node, res: DrbdResource, fstype: str) ->
         peer.md.fstype = fstype
 
 
-def power_off(world: World, node: Node) -> None:
+def power_off(world: World, node: SimNode) -> None:
     """The node is gone at once: no graceful disconnect, the peer just loses it."""
     for res in list(node.drbd.resources):
         interrupt(world, res.name)

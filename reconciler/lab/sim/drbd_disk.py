@@ -24,7 +24,7 @@ from reconciler.lab.sim.drbd import (
     settle,
 )
 from reconciler.lab.sim.drbdconf import ConfError, ResourceConf, find_resource
-from reconciler.lab.sim.model import DrbdResource, Node
+from reconciler.lab.sim.model import DrbdResource, SimNode
 from reconciler.observe.drbd.states import ConnectionState, DiskState
 
 # drbdsetup's texts (its error table) of the kernel's ERR_IO_MD_DISK, ERR_MD_INVALID and
@@ -39,7 +39,7 @@ NO_METADATA = (
 ALREADY_ATTACHED = (10, "Failure: (124) Device is attached to a disk (use detach first)")
 
 
-def backing_device(node: Node, backing_or_resource: str) -> str:
+def backing_device(node: SimNode, backing_or_resource: str) -> str:
     """The block device meant: a path as given, or the disk of a resource (up, or in its file)."""
     res = node.drbd.resource(backing_or_resource)
     if res is not None:
@@ -54,7 +54,7 @@ def backing_device(node: Node, backing_or_resource: str) -> str:
         raise ValueError(f"{node.name}: {backing_or_resource} is neither a device nor a resource") from err
 
 
-def is_failed(node: Node, device: str) -> bool:
+def is_failed(node: SimNode, device: str) -> bool:
     """The device's I/O fails: it is broken, or it is an LV with extents on a broken disk."""
     if device in node.failed_devices:
         return True
@@ -62,7 +62,7 @@ def is_failed(node: Node, device: str) -> bool:
     return lv is not None and any(seg.pv in node.failed_devices for seg in lv.segments)
 
 
-def fail_disk(world: World, node: Node, backing_or_resource: str) -> str:
+def fail_disk(world: World, node: SimNode, backing_or_resource: str) -> str:
     """The device breaks: every resource attached to it (or to an LV on it) is detached.
     Returns the device."""
     device = backing_device(node, backing_or_resource)
@@ -75,7 +75,7 @@ def fail_disk(world: World, node: Node, backing_or_resource: str) -> str:
     return device
 
 
-def repair_disk(world: World, node: Node, backing_or_resource: str) -> str:
+def repair_disk(world: World, node: SimNode, backing_or_resource: str) -> str:
     """The device works again, its data as the failure left it. DRBD does not notice by itself:
     the disk stays detached until an attach (or adjust). Returns the device."""
     device = backing_device(node, backing_or_resource)
@@ -95,7 +95,7 @@ def detach(world: World, side: Side) -> None:
     side.res.attached = False
 
 
-def attach(world: World, node: Node, res: DrbdResource) -> None:
+def attach(world: World, node: SimNode, res: DrbdResource) -> None:
     """Attach the backing device again; with a connected peer that has a disk, the two compare
     their data and the side that is behind resyncs from the other."""
     if res.attached:
@@ -111,7 +111,7 @@ def attach(world: World, node: Node, res: DrbdResource) -> None:
         handshake(world, side, peer)
 
 
-def adjust(world: World, node: Node, res: DrbdResource, conf: ResourceConf) -> None:
+def adjust(world: World, node: SimNode, res: DrbdResource, conf: ResourceConf) -> None:
     """`drbdadm adjust`: what the file says and the kernel lacks: the disk first, then the
     network (drbdadm stops at the first step that fails, so a failed attach connects nothing)."""
     if not res.attached:

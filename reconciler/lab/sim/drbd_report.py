@@ -1,20 +1,20 @@
-"""What DRBD prints: `drbdsetup status [--json]`, /proc/drbd (9 and 8.4), `drbdadm role|dstate|dump-md`.
+"""What DRBD prints: `drbdsetup status [--json]`, /proc/drbd (9, 8.4 and 8.3), `drbdadm role|dstate|dump-md`.
 
 The JSON is laid out as drbd-utils 9's `status_cmd` prints it (drbdsetup.c: resource_status_json,
 device_status_json, connection_status_json, peer_device_status_json), sizes and counters in KiB,
 the resync details only while a resync runs; the text as its resource_status, device_status,
 connection_status and peer_device_status print it to a pipe (not a terminal, so a Diskless disk
-has its `client:`). /proc/drbd of DRBD 9 has the version lines only; of 8.4 it has a line pair
-per minor, with the progress lines of a resync.
+has its `client:`). /proc/drbd of DRBD 9 has the version lines only; of 8.3 and 8.4 it has a
+line pair per minor, with the progress lines of a resync (8.4's speed line adds `want:`).
 """
 
 from reconciler.lab.sim.drbd import Side as DrbdSide
 from reconciler.lab.sim.drbd import World, disk_state, peer_view, replication, sync_of
-from reconciler.lab.sim.model import KIB, DrbdMetadata, Node
+from reconciler.lab.sim.model import KIB, DrbdMetadata, SimNode
+from reconciler.lab.sim.versions import release
 from reconciler.observe.drbd.states import ConnectionState, DiskState, ReplicationState
 
 SECTOR = 512
-GIT_HASH = "e163b05a76254c0f51f999970e861d72bb16409a"
 _JSON_BOOL = {True: "true", False: "false"}
 
 
@@ -114,7 +114,7 @@ def _connection_json(world: World, side: DrbdSide) -> str:
     )
 
 
-def status_json(world: World, node: Node) -> str:
+def status_json(world: World, node: SimNode) -> str:
     """`drbdsetup status --json --statistics` (all resources, sorted by name)."""
     out = ["[\n"]
     for i, res in enumerate(sorted(node.drbd.resources, key=lambda r: r.name)):
@@ -158,7 +158,7 @@ def _peer_device_text(world: World, side: DrbdSide) -> str:
     return "    " + " ".join(words) + "\n"
 
 
-def status_text(world: World, node: Node) -> str:
+def status_text(world: World, node: SimNode) -> str:
     """`drbdsetup status` (all resources, sorted by name, a blank line after each)."""
     if not node.drbd.resources:
         return "# No currently configured DRBD found.\n"
@@ -193,7 +193,8 @@ def _grouped(number: int) -> str:
     return f"{number:,}"
 
 
-def _progress_84(world: World, side: DrbdSide) -> str:
+def _progress_8(world: World, side: DrbdSide) -> str:
+    """The resync's two lines; the speed line has `want:` (the target's) from 8.4 on."""
     sync = sync_of(world, side.res.name)
     if sync is None or sync.total == 0:
         return ""
@@ -201,7 +202,8 @@ def _progress_84(world: World, side: DrbdSide) -> str:
     bar = min(20, max(1, permille // 50))
     speed = side.res.rate // KIB
     seconds = sync.left // side.res.rate if side.res.rate else 0
-    want = f" want: {_grouped(speed)}" if sync.target == side.node.name else ""
+    wants = sync.target == side.node.name and side.node.drbd.family != "8.3"
+    want = f" want: {_grouped(speed)}" if wants else ""
     return (
         f"\t[{'=' * (bar - 1)}>{'.' * (20 - bar)}] sync'ed:{permille // 10:3d}.{permille % 10}% "
         f"({sync.left // KIB}/{sync.total // KIB})K\n"
@@ -210,15 +212,22 @@ def _progress_84(world: World, side: DrbdSide) -> str:
     )
 
 
-def proc_drbd(world: World, node: Node) -> str:
-    version = node.drbd.version
+def _header(node: SimNode) -> list[str]:
+    """The version line and the build line: 9 and 8.3 as LINBIT's packages build them (GIT-hash),
+    8.4 as the mainline kernel's module (srcversion)."""
+    rel = release(node.drbd.version)
+    version = f"version: {node.drbd.version} (api:{rel.api}/proto:{rel.proto_min}-{rel.proto_max})\n"
+    if rel.family == "8.4":
+        return [version, "srcversion: 5A4F43804B37BB28FCB1F47\n"]
+    return [version, f"GIT-hash: {rel.git_hash} build by lab@{node.name}, 2024-03-04 12:00:00\n"]
+
+
+def proc_drbd(world: World, node: SimNode) -> str:
+    """/proc/drbd: DRBD 9 lists no resources there; 8.x one line pair per minor (a blank line
+    before a minor that does not follow the one before) and a resync's progress."""
+    lines = _header(node)
     if node.drbd.nine:
-        return (
-            f"version: {version} (api:2/proto:86-122)\n"
-            f"GIT-hash: {GIT_HASH} build by lab@{node.name}, 2024-03-04 12:00:00\n"
-            f"Transports (api:21): tcp ({version})\n"
-        )
-    lines = [f"version: {version} (api:1/proto:86-101)\n", "srcversion: 5A4F43804B37BB28FCB1F47\n"]
+        return "".join([*lines, f"Transports (api:21): tcp ({node.drbd.version})\n"])
     previous = -1
     for res in sorted(node.drbd.resources, key=lambda r: r.minor):
         side = DrbdSide(node, res)
@@ -233,7 +242,7 @@ def proc_drbd(world: World, node: Node) -> str:
             f"ds:{disk_state(side).value}/{peer_disk.value} {protocol} r-----\n"
             f"    ns:0 nr:0 dw:{res.written // KIB} dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:{oos}\n"
         )
-        lines.append(_progress_84(world, side))
+        lines.append(_progress_8(world, side))
         previous = res.minor
     return "".join(lines)
 

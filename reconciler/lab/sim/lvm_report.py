@@ -7,7 +7,7 @@ active, with a device-mapper minor, and open while DRBD uses them.
 
 import json
 
-from reconciler.lab.sim.model import DM_MAJOR, PE_START, LogicalVolume, Node, VolumeGroup
+from reconciler.lab.sim.model import DM_MAJOR, PE_START, SimLogicalVolume, SimNode, SimVolumeGroup
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -69,16 +69,16 @@ def _row(fields: tuple[str, ...], values: dict[str, str | int]) -> str:
     return "{" + ", ".join(f"{json.dumps(f)}:{json.dumps(str(values.get(f, '')))}" for f in fields) + "}"
 
 
-def pe_count(node: Node, pv: str, vg: VolumeGroup) -> int:
+def pe_count(node: SimNode, pv: str, vg: SimVolumeGroup) -> int:
     disk = node.disk(pv)
     return 0 if disk is None else max(0, disk.size - PE_START) // vg.extent_size
 
 
-def used_extents(node: Node, vg: VolumeGroup, pv: str | None = None) -> int:
+def used_extents(node: SimNode, vg: SimVolumeGroup, pv: str | None = None) -> int:
     return sum(s.size_pe for lv in node.lvs if lv.vg == vg.name for s in lv.segments if pv in (None, s.pv))
 
 
-def _vg_row(node: Node, vg: VolumeGroup) -> str:
+def _vg_row(node: SimNode, vg: SimVolumeGroup) -> str:
     lvs = [lv for lv in node.lvs if lv.vg == vg.name]
     free = vg.extent_count - used_extents(node, vg)
     return _row(
@@ -113,7 +113,7 @@ def _vg_row(node: Node, vg: VolumeGroup) -> str:
     )
 
 
-def _pv_row(node: Node, vg: VolumeGroup, pv: str) -> str:
+def _pv_row(node: SimNode, vg: SimVolumeGroup, pv: str) -> str:
     disk = node.disk(pv)
     count, used = pe_count(node, pv, vg), used_extents(node, vg, pv)
     return _row(
@@ -145,7 +145,7 @@ def _pv_row(node: Node, vg: VolumeGroup, pv: str) -> str:
     )
 
 
-def _lv_row(node: Node, lv: LogicalVolume) -> str:
+def _lv_row(node: SimNode, lv: SimLogicalVolume) -> str:
     is_open = any(r.backing == lv.path for r in node.drbd.resources) or any(
         m.source == lv.path for m in node.mounts
     )
@@ -185,7 +185,7 @@ def _lv_row(node: Node, lv: LogicalVolume) -> str:
     )
 
 
-def _segment_rows(vg: VolumeGroup, lv: LogicalVolume) -> list[str]:
+def _segment_rows(vg: SimVolumeGroup, lv: SimLogicalVolume) -> list[str]:
     rows, start = [], 0
     for seg in lv.segments:
         last = seg.start_pe + seg.size_pe - 1
@@ -216,7 +216,7 @@ def _segment_rows(vg: VolumeGroup, lv: LogicalVolume) -> list[str]:
     return rows
 
 
-def _pvseg_rows(node: Node, vg: VolumeGroup) -> list[str]:
+def _pvseg_rows(node: SimNode, vg: SimVolumeGroup) -> list[str]:
     rows = []
     for pv in vg.pvs:
         used = sorted(
@@ -265,7 +265,7 @@ def _section(name: str, rows: list[str]) -> str:
     )
 
 
-def fullreport(node: Node) -> str:
+def fullreport(node: SimNode) -> str:
     entries = []
     for vg in node.vgs:
         lvs = [lv for lv in node.lvs if lv.vg == vg.name]

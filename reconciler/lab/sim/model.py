@@ -48,7 +48,7 @@ class Segment(SimModel):
     size_pe: int
 
 
-class LogicalVolume(SimModel):
+class SimLogicalVolume(SimModel):
     name: str
     vg: str
     size: int
@@ -63,7 +63,7 @@ class LogicalVolume(SimModel):
         return f"/dev/{self.vg}/{self.name}"
 
 
-class VolumeGroup(SimModel):
+class SimVolumeGroup(SimModel):
     name: str
     uuid: str
     pvs: list[str]
@@ -121,15 +121,18 @@ class DrbdResource(SimModel):
         return f"/dev/drbd{self.minor}"
 
 
-class Drbd(SimModel):
+class SimDrbd(SimModel):
     """The DRBD kernel module and userland of a node.
 
-    `installed`: the module can be loaded (drbdsetup loads it on first use). `auto_promote`:
+    `installed`: the module can be loaded (drbdsetup loads it on first use). `load_at_boot`: the
+    distribution's drbd init script loads it when the node boots (the lab's DRBD 8 nodes: CentOS 5's
+    drbd83 package), so /proc/drbd tells the version before any resource is up. `auto_promote`:
     DRBD 9's default is yes (opening the device promotes it); the lab defaults to no, so that
     only an explicit `drbdadm primary` promotes.
     """
 
     installed: bool = True
+    load_at_boot: bool = False
     loaded: bool = False
     version: str = "9.2.8"
     auto_promote: bool = False
@@ -140,6 +143,12 @@ class Drbd(SimModel):
     def nine(self) -> bool:
         return int(self.version.split(".", 1)[0]) >= 9
 
+    @property
+    def family(self) -> str:
+        """The family, `versions.RELEASES`' key (8.3, 8.4, 9): what the stand-ins print depends on it."""
+        major, minor = self.version.split(".")[:2]
+        return "9" if self.nine else f"{major}.{minor}"
+
     def resource(self, name: str) -> DrbdResource | None:
         return next((r for r in self.resources if r.name == name), None)
 
@@ -147,7 +156,7 @@ class Drbd(SimModel):
         return next((r for r in self.resources if r.minor == minor), None)
 
 
-class Mount(SimModel):
+class SimMount(SimModel):
     mount_id: int
     parent_id: int
     mount_point: str
@@ -160,29 +169,29 @@ class Mount(SimModel):
     base: bool = False  # part of the booted system: survives a power cycle
 
 
-class Address(SimModel):
+class SimAddress(SimModel):
     cidr: str  # "10.0.0.1/24"
     broadcast: str | None = None
     label: str | None = None
     permanent: bool = True  # configured at boot; `ip addr add` ones are lost at power off
 
 
-class Interface(SimModel):
+class SimInterface(SimModel):
     name: str
     index: int
     mac: str = "52:54:00:00:00:01"
     up: bool = True
     loopback: bool = False
     mtu: int = 1500
-    addresses: list[Address] = Field(default_factory=list)
+    addresses: list[SimAddress] = Field(default_factory=list)
 
 
-class DomainState(StrEnum):
+class SimDomainState(StrEnum):
     RUNNING = "r-----"
     BLOCKED = "-b----"
 
 
-class Domain(SimModel):
+class SimDomain(SimModel):
     """A running guest. `shutdown_seconds` is how long it takes to shut down when asked (None:
     it ignores the request); `shutdown_at` is set once asked."""
 
@@ -190,7 +199,7 @@ class Domain(SimModel):
     id: int
     memory: int  # MiB
     vcpus: int = 1
-    state: DomainState = DomainState.BLOCKED
+    state: SimDomainState = SimDomainState.BLOCKED
     cpu_time: float = 0.0
     config_path: str | None = None
     devices: list[str] = Field(default_factory=list)
@@ -206,11 +215,11 @@ class Xen(SimModel):
     toolstack: str | None = "xl"
     dom0_memory: int = 1024
     dom0_vcpus: int = 2
-    domains: list[Domain] = Field(default_factory=list)
+    domains: list[SimDomain] = Field(default_factory=list)
     next_id: int = 1
     shutdown_seconds: float | None = 5.0  # of domains created from now on
 
-    def domain(self, name: str) -> Domain | None:
+    def domain(self, name: str) -> SimDomain | None:
         return next((d for d in self.domains if d.name == name), None)
 
 
@@ -234,18 +243,18 @@ class Load(SimModel):
 DEFAULT_DIRECTORIES = ("/", "/etc", "/etc/drbd.d", "/etc/xen", "/mnt", "/srv", "/var", "/var/lib")
 
 
-class Node(SimModel):
+class SimNode(SimModel):
     name: str
     powered: bool = True
     disks: list[Disk] = Field(default_factory=list)
-    vgs: list[VolumeGroup] = Field(default_factory=list)
-    lvs: list[LogicalVolume] = Field(default_factory=list)
-    drbd: Drbd = Field(default_factory=Drbd)
+    vgs: list[SimVolumeGroup] = Field(default_factory=list)
+    lvs: list[SimLogicalVolume] = Field(default_factory=list)
+    drbd: SimDrbd = Field(default_factory=SimDrbd)
     files: dict[str, str] = Field(default_factory=dict)
     directories: list[str] = Field(default_factory=lambda: list(DEFAULT_DIRECTORIES))
-    mounts: list[Mount] = Field(default_factory=list)
+    mounts: list[SimMount] = Field(default_factory=list)
     next_mount_id: int = 100
-    interfaces: list[Interface] = Field(default_factory=list)
+    interfaces: list[SimInterface] = Field(default_factory=list)
     xen: Xen = Field(default_factory=Xen)
     load: Load = Field(default_factory=Load)
     serial: int = 0  # for generated UUIDs, so that a saved state replays the same
@@ -256,19 +265,19 @@ class Node(SimModel):
     def disk(self, path: str) -> Disk | None:
         return next((d for d in self.disks if d.path == path), None)
 
-    def vg(self, name: str) -> VolumeGroup | None:
+    def vg(self, name: str) -> SimVolumeGroup | None:
         return next((v for v in self.vgs if v.name == name), None)
 
-    def lv(self, vg: str, name: str) -> LogicalVolume | None:
+    def lv(self, vg: str, name: str) -> SimLogicalVolume | None:
         return next((lv for lv in self.lvs if lv.vg == vg and lv.name == name), None)
 
-    def lv_at(self, path: str) -> LogicalVolume | None:
+    def lv_at(self, path: str) -> SimLogicalVolume | None:
         return next((lv for lv in self.lvs if lv.path == path), None)
 
-    def interface(self, name: str) -> Interface | None:
+    def interface(self, name: str) -> SimInterface | None:
         return next((i for i in self.interfaces if i.name == name), None)
 
-    def mount_at(self, mount_point: str) -> Mount | None:
+    def mount_at(self, mount_point: str) -> SimMount | None:
         return next((m for m in reversed(self.mounts) if m.mount_point == mount_point), None)
 
     def block_size(self, path: str) -> int | None:

@@ -5,7 +5,7 @@ import ipaddress
 import json
 from typing import Any
 
-from reconciler.lab.sim.model import Address, Interface, Mount, Node
+from reconciler.lab.sim.model import SimAddress, SimInterface, SimMount, SimNode
 from reconciler.observe.host import HostLoad
 
 FOREVER = 4294967295
@@ -15,7 +15,7 @@ _MANGLE = str.maketrans({" ": "\\040", "\t": "\\011", "\n": "\\012", "\\": "\\13
 _PER_MOUNT = {"nosuid", "nodev", "noexec", "noatime", "nodiratime", "relatime", "strictatime"}
 
 
-def xen_list(node: Node) -> str:
+def xen_list(node: SimNode) -> str:
     """`xl list` (and the later `xm list`, which prints the same columns)."""
     rows = [f"{'Name':<40} {'ID':>5} {'Mem':>5} {'VCPUs':>5} {'State':>10} {'Time(s)':>9}"]
     rows.append(
@@ -29,7 +29,7 @@ def xen_list(node: Node) -> str:
     return "\n".join(rows) + "\n"
 
 
-def _flags(iface: Interface, carrier: bool) -> tuple[list[str], str]:
+def _flags(iface: SimInterface, carrier: bool) -> tuple[list[str], str]:
     if iface.loopback:
         return ["LOOPBACK", "UP", "LOWER_UP"], "UNKNOWN"
     if not iface.up:
@@ -39,7 +39,7 @@ def _flags(iface: Interface, carrier: bool) -> tuple[list[str], str]:
     return ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"], "UP"
 
 
-def _secondary(iface: Interface, index: int) -> bool:
+def _secondary(iface: SimInterface, index: int) -> bool:
     """IPv4 only: an address in the subnet of an earlier address of the interface."""
     me = ipaddress.ip_interface(iface.addresses[index].cidr)
     return me.version == 4 and any(
@@ -47,7 +47,7 @@ def _secondary(iface: Interface, index: int) -> bool:
     )
 
 
-def _scope(address: Address) -> str:
+def _scope(address: SimAddress) -> str:
     ip = ipaddress.ip_interface(address.cidr).ip
     return "host" if ip.is_loopback else "link" if ip.is_link_local else "global"
 
@@ -60,7 +60,7 @@ def link_local(mac: str) -> str:
     return str(ipaddress.IPv6Address(bytes([0xFE, 0x80, *([0] * 6), *eui])))
 
 
-def _addr_info(iface: Interface, index: int) -> dict[str, Any]:
+def _addr_info(iface: SimInterface, index: int) -> dict[str, Any]:
     address = iface.addresses[index]
     ip = ipaddress.ip_interface(address.cidr)
     info: dict[str, Any] = {
@@ -79,7 +79,7 @@ def _addr_info(iface: Interface, index: int) -> dict[str, Any]:
     return info
 
 
-def _v6_link_local(iface: Interface) -> dict[str, Any]:
+def _v6_link_local(iface: SimInterface) -> dict[str, Any]:
     return {
         "family": "inet6",
         "local": link_local(iface.mac),
@@ -90,7 +90,7 @@ def _v6_link_local(iface: Interface) -> dict[str, Any]:
     }
 
 
-def _interface_json(iface: Interface, carrier: bool) -> dict[str, Any]:
+def _interface_json(iface: SimInterface, carrier: bool) -> dict[str, Any]:
     flags, operstate = _flags(iface, carrier)
     infos = [_addr_info(iface, i) for i in range(len(iface.addresses))]
     v4 = [i for i in infos if i["family"] == "inet"]
@@ -113,7 +113,7 @@ def _interface_json(iface: Interface, carrier: bool) -> dict[str, Any]:
     }
 
 
-def ip_addr_json(node: Node, carrier: dict[str, bool]) -> str:
+def ip_addr_json(node: SimNode, carrier: dict[str, bool]) -> str:
     """`ip -j addr show`: one line of compact JSON, as iproute2 prints it."""
     items = [
         _interface_json(i, carrier.get(i.name, True)) for i in sorted(node.interfaces, key=lambda i: i.index)
@@ -121,7 +121,7 @@ def ip_addr_json(node: Node, carrier: dict[str, bool]) -> str:
     return json.dumps(items, separators=(",", ":")) + "\n"
 
 
-def ip_oneline(iface: Interface, network: str) -> str:
+def ip_oneline(iface: SimInterface, network: str) -> str:
     """`ip -o addr show dev IF to PREFIX`: iproute2 lists every address of the family *inside*
     PREFIX (the prefix of the argument, not the address's own), one line each."""
     wanted = ipaddress.ip_network(network, strict=False)
@@ -145,7 +145,7 @@ def mangle(path: str) -> str:
     return path.translate(_MANGLE)
 
 
-def _mount_line(m: Mount) -> str:
+def _mount_line(m: SimMount) -> str:
     per_mount = [o for o in m.options if o in _PER_MOUNT]
     mode = "ro" if "ro" in m.options else "rw"
     if not any(o.endswith("atime") for o in per_mount):
@@ -157,9 +157,9 @@ def _mount_line(m: Mount) -> str:
     return f"{head} {','.join([mode, *per_mount])} - {tail}\n"
 
 
-def mountinfo(node: Node) -> str:
+def mountinfo(node: SimNode) -> str:
     return "".join(_mount_line(m) for m in node.mounts)
 
 
-def host_load(node: Node) -> str:
+def host_load(node: SimNode) -> str:
     return HostLoad(node=node.name, **node.load.model_dump()).model_dump_json()

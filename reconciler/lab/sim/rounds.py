@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from reconciler.core.placement import StaticPlacement
 from reconciler.core.plan.model import Revision
 from reconciler.core.reconcile import PassContext, PassOptions, PassResult, PassStatus, reconcile
-from reconciler.execute import NullJournal, Settings
+from reconciler.execute import ExecutionSettings, NullJournal
 from reconciler.lab.sim.build import lab_cluster
 from reconciler.lab.sim.commands import Crashed
 from reconciler.lab.sim.host import SimHost
@@ -21,13 +21,13 @@ from reconciler.manifest import ManifestSet
 
 REVISION = Revision(content_hash="simulated")
 # Virtual time: retries and polls cost nothing real, a resync still takes its simulated minutes.
-FAST = Settings(backoff_initial=0, backoff_max=0, poll_interval=5, verify_grace=5)
+FAST = ExecutionSettings(backoff_initial=0, backoff_max=0, poll_interval=5, verify_grace=5)
 DISK_SIZE = 64 * GIB
 OK = frozenset({PassStatus.CONVERGED, PassStatus.REQUEUE})
 
 
 @dataclass(frozen=True)
-class Step:
+class RoundStep:
     node: str
     result: PassResult | None  # None: the node crashed during the pass
     crashed: bool = False
@@ -37,18 +37,23 @@ class Step:
         return 1 if self.result is None else len(self.result.plan.pending())
 
 
-def simulated_cluster(manifests: ManifestSet) -> Cluster:
+def simulated_cluster(
+    manifests: ManifestSet, drbd_versions: Mapping[str, str] | None = None, toolstack: str | None = None
+) -> Cluster:
     """Two nodes as the Cluster manifest declares them, each with every physical volume the
-    applications name and the Xen toolstack they use, so that the manifests can be tried as they are."""
+    applications name and the Xen toolstack they use (unless `toolstack` says which), so that the
+    manifests can be tried as they are; each node's DRBD from `drbd_versions`, else 9."""
     stacks = [a.document.spec.domain.toolstack.value for a in manifests.applications]
-    toolstack = next((t for t in stacks if t in ("xm", "xl")), "xl")
+    toolstack = toolstack or next((t for t in stacks if t in ("xm", "xl")), "xl")
     disks = {
         pv: DISK_SIZE
         for app in manifests.applications
         for pvs in app.document.spec.storage.volume_group.physical_volumes.values()
         for pv in pvs
     }
-    return lab_cluster(manifests.cluster.document, disks=disks, toolstack=toolstack)
+    return lab_cluster(
+        manifests.cluster.document, disks=disks, toolstack=toolstack, drbd_versions=drbd_versions
+    )
 
 
 def sim_context(
@@ -79,12 +84,12 @@ def plan_on(
 
 def apply_once(
     cluster: Cluster, manifests: ManifestSet, node: str, active: Mapping[str, str], *, destructive: bool
-) -> Step:
+) -> RoundStep:
     try:
         result = reconcile(sim_context(cluster, manifests, node, active, act=True, destructive=destructive))
     except Crashed:
-        return Step(node, None, crashed=True)  # the agent died mid-plan: the next round resumes
-    return Step(node, result)
+        return RoundStep(node, None, crashed=True)  # the agent died mid-plan: the next round resumes
+    return RoundStep(node, result)
 
 
 def converge(
@@ -94,7 +99,7 @@ def converge(
     *,
     destructive: bool = True,
     rounds: int = 8,
-    seen: Callable[[int, Step], None] | None = None,
+    seen: Callable[[int, RoundStep], None] | None = None,
 ) -> bool:
     """Passes on every powered node until each has settled. True when all converged, False when
     a refusal, a failure or the round limit stops it first."""

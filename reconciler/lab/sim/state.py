@@ -21,7 +21,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from reconciler.lab.sim import drbd, drbd_disk
-from reconciler.lab.sim.model import DrbdResource, Interface, Node, SimModel, Sync
+from reconciler.lab.sim.model import DrbdResource, SimInterface, SimModel, SimNode, Sync
 from reconciler.observe.drbd.states import Role
 
 CLUSTER_FILE = "cluster.json"
@@ -29,7 +29,7 @@ NODE_FILE = "node.json"
 LOCK_FILE = ".lock"
 
 
-class Link(SimModel):
+class SimLink(SimModel):
     """A network between the nodes: which interface of each node is on it, and whether it works."""
 
     name: str
@@ -79,8 +79,8 @@ class Violation(SimModel):
 
 
 class Cluster(SimModel):
-    nodes: list[Node]
-    links: list[Link] = Field(default_factory=list)
+    nodes: list[SimNode]
+    links: list[SimLink] = Field(default_factory=list)
     clock: float = 0.0
     syncs: list[Sync] = Field(default_factory=list)
     faults: list[Fault] = Field(default_factory=list)
@@ -100,22 +100,22 @@ class Cluster(SimModel):
 
     # --- lookups -----------------------------------------------------------------------------
 
-    def node(self, name: str) -> Node:
+    def node(self, name: str) -> SimNode:
         for node in self.nodes:
             if node.name == name:
                 return node
         raise KeyError(f"no node {name!r} in the lab cluster")
 
-    def peer(self, node: Node) -> Node:
+    def peer(self, node: SimNode) -> SimNode:
         return next(n for n in self.nodes if n.name != node.name)
 
-    def link(self, name: str) -> Link:
+    def link(self, name: str) -> SimLink:
         for link in self.links:
             if link.name == name:
                 return link
         raise KeyError(f"no link {name!r} in the lab cluster")
 
-    def carrier(self, node: Node, iface: Interface) -> bool:
+    def carrier(self, node: SimNode, iface: SimInterface) -> bool:
         """An interface on a link has a carrier while the link is up and the other end is on."""
         for link in self.links:
             if link.interfaces.get(node.name) == iface.name:
@@ -124,7 +124,7 @@ class Cluster(SimModel):
                 return link.up and other.powered and other_if is not None and other_if.up
         return True
 
-    def links_between(self, node: Node) -> list[Link]:
+    def links_between(self, node: SimNode) -> list[SimLink]:
         """The links that carry traffic from `node` to its peer now."""
         peer = self.peer(node)
         if not (node.powered and peer.powered):
@@ -139,7 +139,7 @@ class Cluster(SimModel):
                 working.append(link)
         return working
 
-    def reachable(self, node: Node, res: DrbdResource) -> bool:
+    def reachable(self, node: SimNode, res: DrbdResource) -> bool:
         """DRBD's replication path: the link of the interface that holds the resource's address
         (any working link when the resource file gave none)."""
         working = self.links_between(node)
@@ -225,6 +225,7 @@ class Cluster(SimModel):
         node = self.node(name)
         node.powered = True
         node.load.boot_time += max(self.clock, 1.0)
+        node.drbd.loaded = node.drbd.load_at_boot and node.drbd.installed
         drbd.settle(self)
 
     # --- persistence -------------------------------------------------------------------------
@@ -247,7 +248,7 @@ class Cluster(SimModel):
         return cls.model_validate({**rest, "nodes": nodes})
 
 
-def holder(node: Node, address: str) -> Interface | None:
+def holder(node: SimNode, address: str) -> SimInterface | None:
     """The interface of `node` that has `address` (an IP, with or without a prefix)."""
     wanted = ipaddress.ip_interface(address).ip
     for iface in node.interfaces:
@@ -277,13 +278,13 @@ def _read_json(path: Path) -> dict[str, object]:
     return data
 
 
-def save_node(node: Node, directory: Path) -> None:
+def save_node(node: SimNode, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     _write_atomic(directory / NODE_FILE, node.model_dump_json(indent=2))
 
 
-def load_node(directory: Path) -> Node:
-    return Node.model_validate_json((directory / NODE_FILE).read_text())
+def load_node(directory: Path) -> SimNode:
+    return SimNode.model_validate_json((directory / NODE_FILE).read_text())
 
 
 @contextlib.contextmanager

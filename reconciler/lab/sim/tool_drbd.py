@@ -22,7 +22,7 @@ from reconciler.lab.sim.drbd_report import (
     status_text,
 )
 from reconciler.lab.sim.drbdconf import ConfError, ResourceConf, find_resource
-from reconciler.lab.sim.model import KIB, DrbdMetadata, Node, metadata_size
+from reconciler.lab.sim.model import KIB, DrbdMetadata, SimNode, metadata_size
 from reconciler.lab.sim.result import failed, ok, unsupported
 from reconciler.lab.sim.state import Cluster
 from reconciler.observe.runner import CommandResult
@@ -42,12 +42,20 @@ _OPTIONS = {
     "connect": ("--discard-my-data",),
     "disconnect": (),
 }
+# What a family's drbdsetup does not take: 8.3 forces a promotion only with
+# `--overwrite-data-of-peer` (`--force` came with 8.4). drbd-utils 9 drops that option instead.
+_NOT_TAKEN = {("8.3", "primary"): frozenset({"--force"})}
+# Options drbdadm 8.3 hands to drbdsetup only when they follow `--` (its getopt knows none of them).
+_SETUP_OPTIONS = frozenset({"--overwrite-data-of-peer", "--discard-my-data"})
+# 8.3 words some refusals differently (drbd_strings.c of 8.3).
+_NO_UP_TO_DATE_83 = "State change failed: (-2) Refusing to be Primary without at least one UpToDate disk"
+_WORDING_83 = {drbd.NEED_UP_TO_DATE[1]: _NO_UP_TO_DATE_83}
 
 
 @dataclass
-class Call:
+class DrbdCall:
     cluster: Cluster
-    node: Node
+    node: SimNode
     argv: tuple[str, ...]
     conf: ResourceConf
     options: list[str]
@@ -57,16 +65,27 @@ class Call:
         return self.node.drbd.nine
 
     @property
+    def family(self) -> str:
+        return self.node.drbd.family
+
+    @property
     def obj(self) -> str:
         return self.conf.name if self.nine else str(self.conf.minor)
 
     def setup(self, sub: str, extra: str = "") -> str:
+        """The drbdsetup command drbdadm ran, as its failure names it: 9 and 8.4 put the object
+        after the command, 8.3 the minor before it (drbd-utils runs drbdsetup-84/-83 for them)."""
         if self.nine:
             return f"drbdsetup {sub} {self.conf.name}{extra}"
+        if self.family == "8.3":
+            return f"drbdsetup-83 {self.conf.minor} {sub}{extra}"
         return f"drbdsetup-84 {sub} {self.conf.minor}{extra}"
 
     def attach_command(self) -> str:
-        attach = f"attach {self.conf.minor} {self.conf.disk} {self.conf.disk} internal"
+        disks = f"{self.conf.disk} {self.conf.disk} internal"
+        if self.family == "8.3":
+            return f"drbdsetup-83 {self.conf.minor} disk {disks}"
+        attach = f"attach {self.conf.minor} {disks}"
         return f"drbdsetup {attach}" if self.nine else f"drbdsetup-84 {attach}"
 
     def attach_failed(self, refusal: Refused) -> CommandResult:
@@ -90,7 +109,10 @@ class Call:
         )
 
     def refused(self, refusal: Refused, command: str) -> CommandResult:
-        return self.fail(refusal.exit_code, f"{self.obj}: {refusal.message}\n", command)
+        message = refusal.message
+        if self.family == "8.3":
+            message = _WORDING_83.get(message, message)
+        return self.fail(refusal.exit_code, f"{self.obj}: {message}\n", command)
 
     def module(self, command: str) -> CommandResult | None:
         """drbdsetup loads the module on first use; a node without it cannot."""
@@ -119,7 +141,7 @@ class Call:
         return None
 
 
-def _role(c: Call) -> CommandResult:
+def _role(c: DrbdCall) -> CommandResult:
     problem = c.module(c.setup("role"))
     if problem is not None:
         return problem
@@ -131,7 +153,7 @@ def _role(c: Call) -> CommandResult:
     return ok(c.argv, role_text(c.cluster, side))
 
 
-def _dstate(c: Call) -> CommandResult:
+def _dstate(c: DrbdCall) -> CommandResult:
     side = c.side()
     if side is not None:
         return ok(c.argv, dstate_text(c.cluster, side))
@@ -141,7 +163,7 @@ def _dstate(c: Call) -> CommandResult:
     return ok(c.argv, offline_dstate_text(c.node.drbd.metadata[c.conf.disk], c.nine))
 
 
-def _dump_md(c: Call) -> CommandResult:
+def _dump_md(c: DrbdCall) -> CommandResult:
     if c.side() is not None:
         return c.fail(TOOL_ERROR, f"Device '{c.conf.minor}' is configured!\n", c.meta("dump-md"))
     problem = c.offline_problem("dump-md")
@@ -151,7 +173,7 @@ def _dump_md(c: Call) -> CommandResult:
     return ok(c.argv, dump_md_text(c.meta("dump-md"), c.node.drbd.metadata[c.conf.disk], size, c.nine))
 
 
-def _create_md(c: Call) -> CommandResult:
+def _create_md(c: DrbdCall) -> CommandResult:
     force = "--force" in c.options
     sub = ("create-md 1" if c.nine else "create-md") + (" --force" if force else "")
     if c.side() is not None:
@@ -186,7 +208,7 @@ def _create_md(c: Call) -> CommandResult:
     )
 
 
-def _up(c: Call) -> CommandResult:
+def _up(c: DrbdCall) -> CommandResult:
     problem = c.module(c.setup("new-resource"))
     if problem is not None:
         return problem
@@ -206,7 +228,7 @@ def _up(c: Call) -> CommandResult:
     return ok(c.argv)
 
 
-def _down(c: Call) -> CommandResult:
+def _down(c: DrbdCall) -> CommandResult:
     side = c.side()
     if side is None:
         return ok(c.argv)
@@ -217,7 +239,7 @@ def _down(c: Call) -> CommandResult:
     return ok(c.argv)
 
 
-def _adjust(c: Call) -> CommandResult:
+def _adjust(c: DrbdCall) -> CommandResult:
     side = c.side()
     if side is None:
         return _up(c)
@@ -231,7 +253,7 @@ def _adjust(c: Call) -> CommandResult:
     return ok(c.argv)
 
 
-def _attach(c: Call) -> CommandResult:
+def _attach(c: DrbdCall) -> CommandResult:
     problem = c.module(c.attach_command())
     if problem is not None:
         return problem
@@ -248,8 +270,8 @@ def _attach(c: Call) -> CommandResult:
     return ok(c.argv)
 
 
-def _with_resource(sub: str, act: Callable[[Call, Side], None]) -> Callable[[Call], CommandResult]:
-    def run(c: Call) -> CommandResult:
+def _with_resource(sub: str, act: Callable[[DrbdCall, Side], None]) -> Callable[[DrbdCall], CommandResult]:
+    def run(c: DrbdCall) -> CommandResult:
         problem = c.module(c.setup(sub))
         if problem is not None:
             return problem
@@ -266,12 +288,12 @@ def _with_resource(sub: str, act: Callable[[Call, Side], None]) -> Callable[[Cal
     return run
 
 
-def _promote(c: Call, side: Side) -> None:
+def _promote(c: DrbdCall, side: Side) -> None:
     force = "--force" in c.options or (not c.nine and "--overwrite-data-of-peer" in c.options)
     drbd.promote(c.cluster, c.node, side.res, force)
 
 
-_COMMANDS: dict[str, Callable[[Call], CommandResult]] = {
+_COMMANDS: dict[str, Callable[[DrbdCall], CommandResult]] = {
     "role": _role,
     "dstate": _dstate,
     "dump-md": _dump_md,
@@ -289,34 +311,68 @@ _COMMANDS: dict[str, Callable[[Call], CommandResult]] = {
 }
 
 
-def _parse(argv: tuple[str, ...]) -> tuple[str, str, list[str]] | None:
-    words = [w for w in argv[1:] if w != "--"]
+@dataclass(frozen=True)
+class _Parsed:
+    command: str
+    resource: str
+    options: list[str]
+    passed: list[str]  # the options after `--`: drbdadm hands them to drbdsetup or drbdmeta
+
+
+def _parse(argv: tuple[str, ...]) -> _Parsed | None:
+    """`drbdadm [-- OPTION...] COMMAND [OPTION...] RESOURCE`: options are drbdadm's own before
+    `--`; 8.4 and 9 also take them after the command."""
+    words = list(argv[1:])
+    cut = words.index("--") if "--" in words else len(words)
+    words = words[:cut] + words[cut + 1 :]
     options = [w for w in words if w.startswith("--")]
     rest = [w for w in words if not w.startswith("-")]
     if len(rest) != 2 or len(options) + len(rest) != len(words):
         return None
-    return rest[0], rest[1], options
+    passed = [w for w in words[cut:] if w.startswith("--")]
+    return _Parsed(rest[0], rest[1], options, passed)
 
 
-def drbdadm(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def _unknown_option(node: SimNode, parsed: _Parsed) -> str | None:
+    not_taken = _NOT_TAKEN.get((node.drbd.family, parsed.command), frozenset())
+    for option in parsed.options:
+        if option not in _OPTIONS[parsed.command] or option in not_taken:
+            return option
+        if node.drbd.family == "8.3" and option in _SETUP_OPTIONS and option not in parsed.passed:
+            return option
+    return None
+
+
+def drbdadm(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     parsed = _parse(argv)
-    if parsed is None or parsed[0] not in _COMMANDS:
+    if parsed is None or parsed.command not in _COMMANDS:
         return unsupported(argv, TOOL_ERROR)
-    command, name, options = parsed
-    unknown = [o for o in options if o not in _OPTIONS[command]]
-    if unknown:
-        return failed(argv, TOOL_ERROR, f"drbdadm {command}: unrecognized option '{unknown[0]}'\n")
+    command, name, options = parsed.command, parsed.resource, parsed.options
+    unknown = _unknown_option(node, parsed)
+    if unknown is not None:
+        return failed(argv, TOOL_ERROR, f"drbdadm {command}: unrecognized option '{unknown}'\n")
     try:
         conf = find_resource(node.files, name, node.name)
     except ConfError as err:
         return failed(argv, err.exit_code, f"{err}\n")
-    return _COMMANDS[command](Call(cluster, node, argv, conf, options))
+    return _COMMANDS[command](DrbdCall(cluster, node, argv, conf, options))
 
 
 _STATUS = (("status", "--json", "--statistics"), ("status", "--json"), ("status",))
 
 
-def drbdsetup(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def _drbdsetup_8(node: SimNode, argv: tuple[str, ...]) -> CommandResult:
+    """What drbdsetup of DRBD 8 answers to 9's `status`: 8.3's wants a device first
+    (`drbdsetup /dev/drbd0 state`), 8.4's has a `status` of its own, without --json."""
+    if node.drbd.family == "8.3":
+        usage = "USAGE: drbdsetup device command arguments options\n"
+        return failed(argv, TOOL_ERROR, f"drbdsetup: {argv[1]} is not a DRBD device\n{usage}")
+    if argv[1:] == ("status",):
+        return unsupported(argv, TOOL_ERROR)  # drbd-utils 8.9's own layout: not simulated
+    return failed(argv, TOOL_ERROR, "drbdsetup-84 status: unrecognized option '--json'\n")
+
+
+def drbdsetup(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     """`drbdsetup status [--json [--statistics]]` of all resources (DRBD 9's drbd-utils)."""
     if argv[1:] not in _STATUS:
         return unsupported(argv, TOOL_ERROR)
@@ -324,9 +380,7 @@ def drbdsetup(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: floa
         return failed(argv, TOOL_ERROR, "Failed to modprobe drbd (No such file or directory)\n")
     node.drbd.loaded = True
     if not node.drbd.nine:
-        if argv[1:] == ("status",):
-            return unsupported(argv, TOOL_ERROR)  # drbd-utils 8.9's own layout: not simulated
-        return failed(argv, TOOL_ERROR, "drbdsetup-84 status: unrecognized option '--json'\n")
+        return _drbdsetup_8(node, argv)
     if argv[1:] == ("status",):
         return ok(argv, status_text(cluster, node))
     return ok(argv, status_json(cluster, node))

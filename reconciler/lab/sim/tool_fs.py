@@ -11,7 +11,7 @@ import re
 
 from reconciler.lab.sim import drbd
 from reconciler.lab.sim.drbd import Refused, Side
-from reconciler.lab.sim.model import DRBD_MAJOR, DrbdResource, Mount, Node
+from reconciler.lab.sim.model import DRBD_MAJOR, DrbdResource, SimMount, SimNode
 from reconciler.lab.sim.result import MOUNT_FAILURE, MOUNTPOINT_NOT, failed, ok, unsupported
 from reconciler.lab.sim.state import Cluster
 from reconciler.observe.drbd.states import DiskState, Role
@@ -24,12 +24,12 @@ _DRBD_DEVICE = re.compile(r"/dev/drbd(\d+)")
 _EXT = {"ext2", "ext3", "ext4"}
 
 
-def drbd_device(node: Node, device: str) -> DrbdResource | None:
+def drbd_device(node: SimNode, device: str) -> DrbdResource | None:
     match = _DRBD_DEVICE.fullmatch(device)
     return node.drbd.by_minor(int(match[1])) if match else None
 
 
-def open_problem(cluster: Cluster, node: Node, res: DrbdResource) -> str | None:
+def open_problem(cluster: Cluster, node: SimNode, res: DrbdResource) -> str | None:
     """Why the device cannot be opened for writing, or None (auto-promoting where DRBD 9 would)."""
     if res.role is Role.PRIMARY:
         return None
@@ -42,8 +42,8 @@ def open_problem(cluster: Cluster, node: Node, res: DrbdResource) -> str | None:
     return "Wrong medium type"
 
 
-def _parent(node: Node, mount_point: str) -> int:
-    best: Mount | None = None
+def _parent(node: SimNode, mount_point: str) -> int:
+    best: SimMount | None = None
     for m in node.mounts:
         inside = mount_point == m.mount_point or mount_point.startswith(m.mount_point.rstrip("/") + "/")
         if inside and (best is None or len(m.mount_point) >= len(best.mount_point)):
@@ -64,7 +64,7 @@ def _mount_args(argv: tuple[str, ...]) -> tuple[str, list[str], str, str] | None
     return fstype, options, rest[0], rest[1]
 
 
-def _mount_problem(cluster: Cluster, node: Node, fstype: str, device: str, mount_point: str) -> str | None:
+def _mount_problem(cluster: Cluster, node: SimNode, fstype: str, device: str, mount_point: str) -> str | None:
     if mount_point not in node.directories:
         return "mount point does not exist."
     res = drbd_device(node, device)
@@ -84,7 +84,7 @@ def _mount_problem(cluster: Cluster, node: Node, fstype: str, device: str, mount
     return None
 
 
-def mount(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def mount(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     parsed = _mount_args(argv)
     if parsed is None:
         return unsupported(argv, MOUNT_FAILURE)
@@ -94,7 +94,7 @@ def mount(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -
     if problem is not None or res is None:
         return failed(argv, MOUNT_FAILURE, f"mount: {mount_point}: {problem}\n")
     node.mounts.append(
-        Mount(
+        SimMount(
             mount_id=node.next_mount_id,
             parent_id=_parent(node, mount_point),
             mount_point=mount_point,
@@ -109,7 +109,7 @@ def mount(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -
     return ok(argv)
 
 
-def umount(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def umount(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     if len(argv) != 2:
         return unsupported(argv, MOUNT_FAILURE)
     mount_point = argv[1]
@@ -127,14 +127,14 @@ def umount(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) 
     return ok(argv)
 
 
-def findmnt(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def findmnt(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     if argv[1:5] != ("-n", "-o", "SOURCE", "--mountpoint") or len(argv) != 6:
         return unsupported(argv)
     top = node.mount_at(argv[5])
     return ok(argv, f"{top.source}\n") if top is not None else failed(argv, 1)
 
 
-def mountpoint(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def mountpoint(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     if argv[1:2] != ("-q",) or len(argv) != 3:
         return unsupported(argv)
     path = argv[2]
@@ -143,7 +143,7 @@ def mountpoint(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: flo
     return ok(argv) if node.mount_at(path) is not None else failed(argv, MOUNTPOINT_NOT)
 
 
-def fsck(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def fsck(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     args = [a for a in argv[1:] if a not in ("-p", "-T")]
     if len(args) != 3 or args[0] != "-t":
         return unsupported(argv, FSCK_ERROR)
@@ -170,7 +170,7 @@ def fsck(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) ->
     return ok(argv, f"{device}: clean, 11/65536 files, 12955/262144 blocks\n")
 
 
-def mkfs(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def mkfs(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     """`mkfs -t TYPE DEV` or `mkfs.TYPE DEV` (not in the planner's vocabulary: for tests and users)."""
     if argv[0] == "mkfs" and len(argv) == 4 and argv[1] == "-t":
         fstype, device = argv[2], argv[3]
@@ -201,14 +201,14 @@ def mkfs(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) ->
     )
 
 
-def _read_problem(node: Node, res: DrbdResource) -> str | None:
+def _read_problem(node: SimNode, res: DrbdResource) -> str | None:
     """Opening read-only: a Primary; on DRBD 9 also a Secondary with UpToDate data; never on 8.4."""
     if res.role is Role.PRIMARY or (node.drbd.nine and Side(node, res).md.disk is DiskState.UP_TO_DATE):
         return None
     return "Wrong medium type"
 
 
-def blkid(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def blkid(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     """`blkid -p -s TYPE -o value DEV`: the filesystem type; exit 2 when none is found."""
     if argv[1:6] != ("-p", "-s", "TYPE", "-o", "value") or len(argv) != 7:
         return unsupported(argv, BLKID_USAGE)
@@ -223,7 +223,7 @@ def blkid(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -
     return ok(argv, f"{fstype}\n") if fstype else failed(argv, BLKID_NOTHING)
 
 
-def mkdir(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def mkdir(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     parents = "-p" in argv[1:]
     paths = [a for a in argv[1:] if a != "-p"]
     if len(paths) != 1 or not paths[0].startswith("/") or any(a.startswith("-") for a in paths):
@@ -244,7 +244,7 @@ def mkdir(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -
     return ok(argv)
 
 
-def test(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def test(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     if len(argv) != 3 or argv[1] not in ("-d", "-e", "-f"):
         return unsupported(argv, 2)
     path = posixpath.normpath(argv[2])

@@ -10,7 +10,7 @@ import string
 from datetime import UTC, datetime, timedelta
 
 from reconciler.lab.sim import lvm_report
-from reconciler.lab.sim.model import MIB, LogicalVolume, Node, Segment, VolumeGroup
+from reconciler.lab.sim.model import MIB, Segment, SimLogicalVolume, SimNode, SimVolumeGroup
 from reconciler.lab.sim.result import LVM_FAILED, LVM_USAGE, failed, ok, unsupported
 from reconciler.lab.sim.state import Cluster
 from reconciler.observe.runner import CommandResult
@@ -22,7 +22,7 @@ _UUID_CHARS = string.ascii_letters + string.digits
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def lvm_uuid(node: Node, seed: str) -> str:
+def lvm_uuid(node: SimNode, seed: str) -> str:
     node.serial += 1
     digest = hashlib.sha256(f"{node.name}/{seed}/{node.serial}".encode()).digest()
     chars = "".join(_UUID_CHARS[b % len(_UUID_CHARS)] for b in digest)
@@ -37,20 +37,20 @@ def _vg_not_found(argv: tuple[str, ...], vg: str) -> CommandResult:
     return failed(argv, LVM_FAILED, f'  Volume group "{vg}" not found\n  Cannot process volume group {vg}\n')
 
 
-def lvm(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def lvm(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     if argv != FULLREPORT:
         return unsupported(argv, LVM_USAGE)
     return ok(argv, lvm_report.fullreport(node))
 
 
-def vgs(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def vgs(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     if argv[1:4] != ("--noheadings", "-o", "vg_name") or len(argv) != 5:
         return unsupported(argv, LVM_USAGE)
     vg = argv[4]
     return ok(argv, f"  {vg}\n") if node.vg(vg) else _vg_not_found(argv, vg)
 
 
-def lvs(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def lvs(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     if argv[1:4] != ("--noheadings", "-o", "lv_name") or len(argv) != 5 or "/" not in argv[4]:
         return unsupported(argv, LVM_USAGE)
     vg, lv = argv[4].split("/", 1)
@@ -61,7 +61,7 @@ def lvs(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> 
     return ok(argv, f"  {lv}\n")
 
 
-def vgcreate(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def vgcreate(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     if len(argv) < 3 or any(a.startswith("-") for a in argv[1:]):
         return unsupported(argv, LVM_USAGE)
     name, pvs = argv[1], list(argv[2:])
@@ -78,7 +78,7 @@ def vgcreate(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float
                 f'  Physical volume "{pv}" is already in volume group "{owner.name}"\n'
                 f"  Unable to add physical volume '{pv}' to volume group '{name}'\n",
             )
-    vg = VolumeGroup(name=name, uuid=lvm_uuid(node, name), pvs=pvs)
+    vg = SimVolumeGroup(name=name, uuid=lvm_uuid(node, name), pvs=pvs)
     vg.pv_uuids = {pv: lvm_uuid(node, pv) for pv in pvs}
     vg.extent_count = sum(lvm_report.pe_count(node, pv, vg) for pv in pvs)
     node.vgs.append(vg)
@@ -86,7 +86,7 @@ def vgcreate(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float
     return ok(argv, f'{created}  Volume group "{name}" successfully created\n')
 
 
-def vgremove(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def vgremove(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     if len(argv) != 2:
         return unsupported(argv, LVM_USAGE)
     vg = node.vg(argv[1])
@@ -112,7 +112,7 @@ def _parse_size(text: str) -> int | None:
     return int(match[1]) * (_SIZE_UNITS[match[2].lower()] if match[2] else MIB)  # -L's default unit is MiB
 
 
-def _free_ranges(node: Node, vg: VolumeGroup, pv: str) -> list[tuple[int, int]]:
+def _free_ranges(node: SimNode, vg: SimVolumeGroup, pv: str) -> list[tuple[int, int]]:
     used = sorted(
         (s.start_pe, s.size_pe) for lv in node.lvs if lv.vg == vg.name for s in lv.segments if s.pv == pv
     )
@@ -124,7 +124,7 @@ def _free_ranges(node: Node, vg: VolumeGroup, pv: str) -> list[tuple[int, int]]:
     return ranges
 
 
-def allocate(node: Node, vg: VolumeGroup, extents: int) -> list[Segment] | None:
+def allocate(node: SimNode, vg: SimVolumeGroup, extents: int) -> list[Segment] | None:
     segments, wanted = [], extents
     for pv in vg.pvs:
         for start, size in _free_ranges(node, vg, pv):
@@ -155,7 +155,7 @@ def _lvcreate_args(argv: tuple[str, ...]) -> tuple[str, str, str] | None:
     return name, size, rest[0]
 
 
-def lvcreate(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def lvcreate(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     parsed = _lvcreate_args(argv)
     size = _parse_size(parsed[1]) if parsed else None
     if parsed is None or size is None:
@@ -179,7 +179,7 @@ def lvcreate(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float
         )
     created = (EPOCH + timedelta(seconds=cluster.clock)).strftime("%Y-%m-%d %H:%M:%S +0000")
     node.lvs.append(
-        LogicalVolume(
+        SimLogicalVolume(
             name=name,
             vg=vg.name,
             size=extents * vg.extent_size,
@@ -198,7 +198,7 @@ def lvcreate(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float
     return ok(argv, f'{rounding}  Logical volume "{name}" created.\n')
 
 
-def lvremove(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def lvremove(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     names = [a for a in argv[1:] if a not in ("--yes", "-y", "-f", "--force")]
     if len(names) != 1 or "/" not in names[0]:
         return unsupported(argv, LVM_USAGE)

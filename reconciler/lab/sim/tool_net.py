@@ -10,7 +10,7 @@ import ipaddress
 from ipaddress import IPv4Address, IPv6Address
 
 from reconciler.lab.sim import drbd, reports
-from reconciler.lab.sim.model import Address, Domain, Node
+from reconciler.lab.sim.model import SimAddress, SimDomain, SimNode
 from reconciler.lab.sim.result import RTNETLINK, failed, ok, unsupported
 from reconciler.lab.sim.state import Cluster
 from reconciler.observe.runner import CommandResult
@@ -24,11 +24,11 @@ def _no_device(argv: tuple[str, ...], name: str, show: bool = False) -> CommandR
     return failed(argv, 1, message)
 
 
-def carriers(cluster: Cluster, node: Node) -> dict[str, bool]:
+def carriers(cluster: Cluster, node: SimNode) -> dict[str, bool]:
     return {i.name: cluster.carrier(node, i) for i in node.interfaces}
 
 
-def _addr_change(cluster: Cluster, node: Node, argv: tuple[str, ...]) -> CommandResult:
+def _addr_change(cluster: Cluster, node: SimNode, argv: tuple[str, ...]) -> CommandResult:
     verb, cidr, dev = argv[2], argv[3], argv[5]
     iface = node.interface(dev)
     if iface is None:
@@ -47,7 +47,7 @@ def _addr_change(cluster: Cluster, node: Node, argv: tuple[str, ...]) -> Command
     if verb == "add":
         if same:
             return failed(argv, RTNETLINK, "RTNETLINK answers: File exists\n")
-        iface.addresses.append(Address(cidr=str(wanted), permanent=False))
+        iface.addresses.append(SimAddress(cidr=str(wanted), permanent=False))
         return ok(argv)
     if not same:
         return failed(argv, RTNETLINK, "RTNETLINK answers: Cannot assign requested address\n")
@@ -66,14 +66,14 @@ def _addr_change(cluster: Cluster, node: Node, argv: tuple[str, ...]) -> Command
     return ok(argv, stderr=warning)
 
 
-def _show_to(cluster: Cluster, node: Node, argv: tuple[str, ...]) -> CommandResult:
+def _show_to(cluster: Cluster, node: SimNode, argv: tuple[str, ...]) -> CommandResult:
     iface = node.interface(argv[5])
     if iface is None:
         return _no_device(argv, argv[5], show=True)
     return ok(argv, reports.ip_oneline(iface, argv[7]))
 
 
-def _link_set(cluster: Cluster, node: Node, argv: tuple[str, ...]) -> CommandResult:
+def _link_set(cluster: Cluster, node: SimNode, argv: tuple[str, ...]) -> CommandResult:
     iface = node.interface(argv[3])
     if iface is None:
         return _no_device(argv, argv[3])
@@ -82,7 +82,7 @@ def _link_set(cluster: Cluster, node: Node, argv: tuple[str, ...]) -> CommandRes
     return ok(argv)
 
 
-def ip(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def ip(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     if argv == IP_JSON:
         return ok(argv, reports.ip_addr_json(node, carriers(cluster, node)))
     if len(argv) == 8 and argv[1:5] == ("-o", "addr", "show", "dev") and argv[6] == "to":
@@ -94,7 +94,7 @@ def ip(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> C
     return unsupported(argv, 255)
 
 
-def _routed(cluster: Cluster, node: Node, wanted: IPAddress) -> bool:
+def _routed(cluster: Cluster, node: SimNode, wanted: IPAddress) -> bool:
     """A working link leads to `wanted`: it is on the peer's end of the link, or in the subnet of
     this node's end (a guest bridged there)."""
     peer = cluster.peer(node)
@@ -108,7 +108,7 @@ def _routed(cluster: Cluster, node: Node, wanted: IPAddress) -> bool:
     return False
 
 
-def _answers(holder: Node, wanted: IPAddress) -> tuple[Node, Domain | None] | None:
+def _answers(holder: SimNode, wanted: IPAddress) -> tuple[SimNode, SimDomain | None] | None:
     for iface in holder.interfaces:
         if iface.up and any(ipaddress.ip_interface(a.cidr).ip == wanted for a in iface.addresses):
             return holder, None
@@ -118,7 +118,7 @@ def _answers(holder: Node, wanted: IPAddress) -> tuple[Node, Domain | None] | No
     return None
 
 
-def locate(cluster: Cluster, node: Node, address: str) -> tuple[Node, Domain | None] | None:
+def locate(cluster: Cluster, node: SimNode, address: str) -> tuple[SimNode, SimDomain | None] | None:
     """Who answers on `address` as seen from `node`: the node that has it (and the domain, when
     it is a domain's own address), or None when nothing reachable has it."""
     wanted = ipaddress.ip_address(address)
@@ -128,7 +128,7 @@ def locate(cluster: Cluster, node: Node, address: str) -> tuple[Node, Domain | N
     return found
 
 
-def ping(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def ping(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     if len(argv) != 6 or argv[1:5] != ("-c", "1", "-W", "1"):
         return unsupported(argv, 2)
     address = argv[5]
@@ -147,7 +147,7 @@ def ping(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) ->
     )
 
 
-def tcp_open(cluster: Cluster, node: Node, address: str, port: int) -> bool:
+def tcp_open(cluster: Cluster, node: SimNode, address: str, port: int) -> bool:
     """Something listens there: a domain that owns the address, or any domain on the node that has it."""
     found = locate(cluster, node, address)
     if found is None:

@@ -9,7 +9,7 @@ domain's shutdown time; a domain that ignores the request makes it time out.
 import posixpath
 
 from reconciler.lab.sim import reports
-from reconciler.lab.sim.model import MIB, Domain, Node
+from reconciler.lab.sim.model import MIB, SimDomain, SimNode
 from reconciler.lab.sim.result import failed, missing, ok, timed_out, unsupported
 from reconciler.lab.sim.state import Cluster
 from reconciler.lab.sim.tool_fs import drbd_device, open_problem
@@ -24,7 +24,7 @@ def _absent(argv: tuple[str, ...], name: str) -> CommandResult:
     return failed(argv, 1, f"Error: Domain '{name}' does not exist.\n")
 
 
-def _list(node: Node, argv: tuple[str, ...]) -> CommandResult:
+def _list(node: SimNode, argv: tuple[str, ...]) -> CommandResult:
     table = reports.xen_list(node)
     if len(argv) == 2:
         return ok(argv, table)
@@ -34,7 +34,7 @@ def _list(node: Node, argv: tuple[str, ...]) -> CommandResult:
     return ok(argv, "\n".join([header, *mine]) + "\n") if mine else _absent(argv, name)
 
 
-def _storage_problem(cluster: Cluster, node: Node, config: XenConfig) -> str | None:
+def _storage_problem(cluster: Cluster, node: SimNode, config: XenConfig) -> str | None:
     for disk in config.disks:
         target = disk.target or ""
         res = drbd_device(node, target)
@@ -53,7 +53,7 @@ def _storage_problem(cluster: Cluster, node: Node, config: XenConfig) -> str | N
     return None
 
 
-def _config(node: Node, argv: tuple[str, ...], parsing: str) -> XenConfig | CommandResult:
+def _config(node: SimNode, argv: tuple[str, ...], parsing: str) -> XenConfig | CommandResult:
     path = argv[2]
     text = node.files.get(path)
     if text is None:
@@ -77,7 +77,7 @@ def _config(node: Node, argv: tuple[str, ...], parsing: str) -> XenConfig | Comm
     return config
 
 
-def _create(cluster: Cluster, node: Node, argv: tuple[str, ...]) -> CommandResult:
+def _create(cluster: Cluster, node: SimNode, argv: tuple[str, ...]) -> CommandResult:
     tool, path = argv[0], argv[2]
     parsing = f"Parsing config from {path}\n" if tool == "xl" else ""
     config = _config(node, argv, parsing)
@@ -87,7 +87,7 @@ def _create(cluster: Cluster, node: Node, argv: tuple[str, ...]) -> CommandResul
     problem = _storage_problem(cluster, node, config)
     if problem is not None:
         return failed(argv, 1, f"{parsing}{problem}\n")
-    domain = Domain(
+    domain = SimDomain(
         name=config.name,
         id=node.xen.next_id,
         memory=(config.memory or 128 * MIB) // MIB,
@@ -104,7 +104,7 @@ def _create(cluster: Cluster, node: Node, argv: tuple[str, ...]) -> CommandResul
     return ok(argv, stderr=parsing)
 
 
-def _shutdown(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def _shutdown(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     name = argv[-1]
     domain = node.xen.domain(name)
     if domain is None:
@@ -126,7 +126,7 @@ def _shutdown(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: floa
     )
 
 
-def _destroy(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def _destroy(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     domain = node.xen.domain(argv[2])
     if domain is None:
         return _absent(argv, argv[2])
@@ -134,7 +134,7 @@ def _destroy(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float
     return ok(argv)
 
 
-def xen(cluster: Cluster, node: Node, argv: tuple[str, ...], timeout: float) -> CommandResult:
+def xen(cluster: Cluster, node: SimNode, argv: tuple[str, ...], timeout: float) -> CommandResult:
     if node.xen.toolstack != argv[0]:
         return missing(argv)
     sub = argv[1] if len(argv) > 1 else ""

@@ -20,7 +20,7 @@ its one connection "peer" (a placeholder: the model gets `name=None`) and prints
 from dataclasses import dataclass, field
 
 from reconciler.observe.drbd.kv import (
-    Context,
+    ConvertContext,
     Fields,
     connection_from,
     peer_volume_from,
@@ -41,18 +41,18 @@ _NOT_CONNECTED = frozenset(
 
 
 @dataclass
-class _Conn:
+class _AdmConn:
     name: str | None
     fields: Fields
     peers: list[Fields] = field(default_factory=list)
 
 
 @dataclass
-class _Res:
+class _AdmRes:
     name: str
     fields: Fields
     devices: list[Fields] = field(default_factory=list)
-    connections: list[_Conn] = field(default_factory=list)
+    connections: list[_AdmConn] = field(default_factory=list)
     # The object that continuation lines extend: "resource", "device", "connection" or "peer".
     level: str = "resource"
 
@@ -102,9 +102,9 @@ class _Dialect84(_Dialect):
 
 def _parse(text: str, dialect: _Dialect) -> DrbdStatus:
     lines = text.splitlines()
-    ctx = Context(dialect.kind, lines)
-    resources: list[_Res] = []
-    current: _Res | None = None
+    ctx = ConvertContext(dialect.kind, lines)
+    resources: list[_AdmRes] = []
+    current: _AdmRes | None = None
     for number, line in enumerate(lines, 1):
         body = line.lstrip(" ")
         indent = len(line) - len(body)
@@ -116,7 +116,7 @@ def _parse(text: str, dialect: _Dialect) -> DrbdStatus:
             name, _, rest = body.partition(" ")
             fields = Fields(line=number)
             fields.update(split_tokens(rest, ctx, number), number)
-            current = _Res(name=name, fields=fields)
+            current = _AdmRes(name=name, fields=fields)
             resources.append(current)
         elif current is None:
             ctx.fail("indented line outside a resource", number)
@@ -128,7 +128,7 @@ def _parse(text: str, dialect: _Dialect) -> DrbdStatus:
     )
 
 
-def _object_line(res: _Res, body: str, indent: int, number: int, ctx: Context) -> None:
+def _object_line(res: _AdmRes, body: str, indent: int, number: int, ctx: ConvertContext) -> None:
     first = body.split(maxsplit=1)[0]
     key = first.partition(":")[0] if ":" in first else None
     if indent == 2 and key in ("volume", "disk"):
@@ -140,7 +140,7 @@ def _object_line(res: _Res, body: str, indent: int, number: int, ctx: Context) -
         # A connection without a name starts with "node-id:N".
         name = None if key is not None else first
         body = body if name is None else body[len(name) :]
-        res.connections.append(_Conn(name=name, fields=Fields(line=number)))
+        res.connections.append(_AdmConn(name=name, fields=Fields(line=number)))
         res.level = "connection"
     elif indent == 4 and res.level in ("connection", "peer"):
         res.connections[-1].peers.append(Fields(line=number))
@@ -150,7 +150,7 @@ def _object_line(res: _Res, body: str, indent: int, number: int, ctx: Context) -
     res.current().update(split_tokens(body, ctx, number), number)
 
 
-def _connection(conn: _Conn, dialect: _Dialect, ctx: Context) -> Connection:
+def _connection(conn: _AdmConn, dialect: _Dialect, ctx: ConvertContext) -> Connection:
     state = conn.fields.values.get("connection", ConnectionState.CONNECTED.value)
     # Only a Connected connection has replicating peer volumes; its peers' replication: is left
     # out while Established.
@@ -166,7 +166,7 @@ def _connection(conn: _Conn, dialect: _Dialect, ctx: Context) -> Connection:
     )
 
 
-def _resource(res: _Res, dialect: _Dialect, ctx: Context) -> Resource:
+def _resource(res: _AdmRes, dialect: _Dialect, ctx: ConvertContext) -> Resource:
     # Without --verbose drbdsetup prints suspended: only when the resource is suspended.
     res.fields.values.setdefault("suspended", "no")
     volumes = [volume_from(fields, ctx) for fields in res.devices]

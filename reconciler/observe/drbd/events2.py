@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from reconciler.observe.drbd.kv import (
-    Context,
+    ConvertContext,
     Fields,
     connection_from,
     get_bool,
@@ -100,7 +100,7 @@ _IDENTITY: dict[EventObject, tuple[str, ...]] = {
 
 def parse_events2_line(line: str, line_number: int = 1) -> Event:
     """One events2 line -> `Event`. Raises `ParseError` for anything drbdsetup does not print."""
-    ctx = Context(KIND, [line], first_line=line_number)
+    ctx = ConvertContext(KIND, [line], first_line=line_number)
     words = line.split()
     timestamp = None
     if words and _TIMESTAMP.fullmatch(words[0]):
@@ -180,7 +180,9 @@ class Events2Fold:
 
     def _unknown(self, event: Event) -> None:
         if not self.lost_events:
-            Context(KIND, self._lines).fail(f"{event.object} event for an object not seen before", event.line)
+            ConvertContext(KIND, self._lines).fail(
+                f"{event.object} event for an object not seen before", event.line
+            )
 
     def _apply_child(self, event: Event) -> None:
         res = self._resources.get(event.get("name") or "")
@@ -221,7 +223,7 @@ class Events2Fold:
 
     def status(self) -> DrbdStatus:
         """The resources as they stand now, with the unknown state values among them."""
-        ctx = Context(KIND, self._lines)
+        ctx = ConvertContext(KIND, self._lines)
         resources = tuple(_resource(name, res, ctx) for name, res in self._resources.items())
         return DrbdStatus(resources=resources, unrecognised=ctx.issues.found())
 
@@ -245,13 +247,13 @@ def _upsert(table: dict[K, Fields], key: K, event: Event) -> None:
         table[key] = _new_fields(event)
 
 
-def _resource(name: str, res: _Res, ctx: Context) -> Resource:
+def _resource(name: str, res: _Res, ctx: ConvertContext) -> Resource:
     volumes = [volume_from(f, ctx) for f in res.devices.values()]
     connections = [_connection(conn, ctx) for conn in res.connections.values()]
     return resource_from(res.fields, name, volumes, connections, ctx)
 
 
-def _connection(conn: _Conn, ctx: Context) -> Connection:
+def _connection(conn: _Conn, ctx: ConvertContext) -> Connection:
     connected = conn.fields.values.get("connection") == ConnectionState.CONNECTED
     peer_volumes = [peer_volume_from(f, ctx, connected=connected) for f in conn.peer_devices.values()]
     paths = [

@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 
 @dataclass
-class Context:
+class ConvertContext:
     """What a converter needs to report: the kind, the input's lines, the unknown states."""
 
     kind: str
@@ -59,7 +59,7 @@ class Fields:
         return self.lines.get(key, self.line)
 
 
-def split_tokens(text: str, ctx: Context, line: int) -> list[tuple[str, str]]:
+def split_tokens(text: str, ctx: ConvertContext, line: int) -> list[tuple[str, str]]:
     """`a:b c:d:e` -> [("a", "b"), ("c", "d:e")]: values may hold colons (addresses), keys not."""
     tokens = []
     for token in text.split():
@@ -70,7 +70,7 @@ def split_tokens(text: str, ctx: Context, line: int) -> list[tuple[str, str]]:
     return tokens
 
 
-def _get(fields: Fields, key: str, ctx: Context, convert: Callable[[str], T], what: str) -> T | None:
+def _get(fields: Fields, key: str, ctx: ConvertContext, convert: Callable[[str], T], what: str) -> T | None:
     raw = fields.values.get(key)
     if raw is None:
         return None
@@ -80,16 +80,16 @@ def _get(fields: Fields, key: str, ctx: Context, convert: Callable[[str], T], wh
         ctx.fail(f"{key}: expected {what}, got {raw!r}", fields.line_of(key))
 
 
-def get_int(fields: Fields, key: str, ctx: Context) -> int | None:
+def get_int(fields: Fields, key: str, ctx: ConvertContext) -> int | None:
     return _get(fields, key, ctx, int, "an integer")
 
 
-def get_kib(fields: Fields, key: str, ctx: Context) -> int | None:
+def get_kib(fields: Fields, key: str, ctx: ConvertContext) -> int | None:
     value = get_int(fields, key, ctx)
     return None if value is None else value * KIB
 
 
-def get_float(fields: Fields, key: str, ctx: Context) -> float | None:
+def get_float(fields: Fields, key: str, ctx: ConvertContext) -> float | None:
     """A float; drbd-utils prints `nan` (e.g. `eta:nan` while nothing moves): that is no value."""
     value = _get(fields, key, ctx, float, "a number")
     return None if value is None or not math.isfinite(value) else value
@@ -103,11 +103,11 @@ def _yes_no(raw: str) -> bool | None:
     return table[raw]
 
 
-def get_bool(fields: Fields, key: str, ctx: Context) -> bool | None:
+def get_bool(fields: Fields, key: str, ctx: ConvertContext) -> bool | None:
     return _get(fields, key, ctx, _yes_no, "yes/no")
 
 
-def get_state(fields: Fields, key: str, enum: type[E], ctx: Context, default: E | None = None) -> E:
+def get_state(fields: Fields, key: str, enum: type[E], ctx: ConvertContext, default: E | None = None) -> E:
     raw = fields.values.get(key)
     if raw is None:
         if default is None:
@@ -124,7 +124,11 @@ def reasons(raw: str | None) -> tuple[str, ...]:
 
 
 def resource_from(
-    fields: Fields, name: str, volumes: Iterable[Volume], connections: Iterable[Connection], ctx: Context
+    fields: Fields,
+    name: str,
+    volumes: Iterable[Volume],
+    connections: Iterable[Connection],
+    ctx: ConvertContext,
 ) -> Resource:
     suspended = fields.values.get("suspended")
     may_promote = get_bool(fields, "may_promote", ctx)
@@ -142,7 +146,7 @@ def resource_from(
     )
 
 
-def volume_from(fields: Fields, ctx: Context) -> Volume:
+def volume_from(fields: Fields, ctx: ConvertContext) -> Volume:
     backing = fields.values.get("backing_dev")
     number = get_int(fields, "volume", ctx)
     return Volume(
@@ -160,7 +164,7 @@ def volume_from(fields: Fields, ctx: Context) -> Volume:
     )
 
 
-def peer_volume_from(fields: Fields, ctx: Context, *, connected: bool) -> PeerVolume:
+def peer_volume_from(fields: Fields, ctx: ConvertContext, *, connected: bool) -> PeerVolume:
     # The status text prints replication: only beyond Established and peer-disk: only when it is
     # known: an absent value is the state the tool chose not to print (events2 prints both).
     repl_default = ReplicationState.ESTABLISHED if connected else ReplicationState.OFF
@@ -183,7 +187,7 @@ def connection_from(
     name: str | None,
     peer_volumes: Iterable[PeerVolume],
     paths: Iterable[Path],
-    ctx: Context,
+    ctx: ConvertContext,
     *,
     defaults: tuple[ConnectionState, Role] | None = None,
 ) -> Connection:

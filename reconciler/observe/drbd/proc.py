@@ -8,18 +8,26 @@
         finish: 0:00:05 speed: 59,392 (59,392) K/sec
      2: cs:Unconfigured
 
-8.0 prints `st:` where 8.3+ print `ro:` and has no `ep:`/`wo:`/`oos:` counters; 8.3.8 adds
-`delay_probe:` to the progress line; 8.4 adds `want:`/`(stalled)` to the speed line, `verified:`
-for online verify, and a blank line before a minor that does not follow the previous one. With
-the module's `proc_details` set, `resync:`/`act_log:` cache statistics and `sector pos:` lines
-appear (always for 8.0); they are recognised and not modelled. Counters are KiB.
+8.0 prints `st:` where 8.3+ print `ro:` and has no `ep:`/`wo:`/`oos:` counters. The lines that
+appear only sometimes (resync progress, `want:`, stalled resyncs, cache statistics) are listed in
+`reconciler.observe.drbd.proc_lines`. Counters are KiB.
+
+A line this parser does not know costs only the minor it belongs to: the minor is still reported
+with what its other lines showed (a minor line of an unknown shape leaves its states `?`, an
+unknown detail line leaves that detail unset) and the line is listed in `unrecognised`, with
+`field` "minor N" (or "line" before the first minor). Only a text that is not /proc/drbd of the
+family at all (no version line, another version, `st:` where `ro:` is printed, a minor listed
+twice) is a `ParseError`.
 
 How the lines map onto the common models is described in `reconciler.observe.drbd.models`.
 """
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TypeVar
 
+from reconciler.observe.drbd import proc_lines as lines
 from reconciler.observe.drbd.kv import KIB
 from reconciler.observe.drbd.models import Connection, PeerVolume, Resource, ResyncProgress, Volume
 from reconciler.observe.drbd.states import (
@@ -32,33 +40,12 @@ from reconciler.observe.drbd.states import (
 from reconciler.observe.errors import ParseError
 from reconciler.observe.facts import Fact, Unrecognised
 
-_VERSION = re.compile(r"version: (?P<version>\S+) \(api:(?P<api>[^/]+)/proto:(?P<proto>[^)]+)\)")
-_BUILD = re.compile(r"(?:GIT-hash|srcversion): .*")
-_MINOR = re.compile(
-    r" *(?P<minor>\d+): cs:(?P<cs>\S+)"
-    r"(?: (?P<role_key>st|ro):(?P<role>[^/\s]+)/(?P<peer_role>[^/\s]+)"
-    r" ds:(?P<disk>[^/\s]+)/(?P<peer_disk>[^/\s]+) (?P<protocol>[A-C ]) (?P<flags>\S+))?\s*"
-)
-_PROGRESS = re.compile(
-    r"\s*\[[=>.]*\] (?P<what>sync'ed|verified): *(?P<percent>\d+(?:\.\d+)?)%"
-    r" \((?P<left>\d+)/(?P<total>\d+)\)(?P<unit>[KM])(?: delay_probe: (?P<probe>\d+))?"
-    # 8.4 forgets the line break after an "M" total: finish: then follows on the same line.
-    r"(?:\s*(?P<finish>finish:.*))?\s*"
-)
-_FINISH = re.compile(
-    r"\s*finish: (?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d) speed: (?P<speed>[\d,]+)"
-    r" \((?:[\d,]+ -- )?(?P<average>[\d,]+)\)(?: want: (?P<want>[\d,]+))? K/sec(?P<stalled> \(stalled\))?\s*"
-)
-_CACHE_STATS = re.compile(
-    r"\s+(?:resync|act_log): used:\d+/\d+ hits:\d+ misses:\d+ starving:\d+ "
-    r"(?:dirty|locked):\d+ changed:\d+\s*"
-)
-_SECTOR_POS = re.compile(r"\s+\d+% sector pos: \d+/\d+(?: stop sector: \d+)?\s*")
 _COUNTERS_80 = ("ns", "nr", "dw", "dr", "al", "bm", "lo", "pe", "ua", "ap")
 _WRITE_ORDERING = {"n": "none", "d": "drain", "f": "flush", "b": "barrier"}
 _UNIT = {"K": KIB, "M": KIB * KIB}
 # Positions 2-4 of the flags column: resync paused by an after-sync dependency, peer, user.
 _RESYNC_SUSPENDED = ((1, "a", "dependency"), (2, "p", "peer"), (3, "u", "user"))
+_S = TypeVar("_S", bound=StrEnum)
 
 
 class ProcDrbd(Fact):
@@ -74,10 +61,14 @@ class ProcDrbd(Fact):
 @dataclass
 class _Minor:
     line: int
-    match: re.Match[str]
-    counters: dict[str, str] = field(default_factory=dict)
+    number: int
+    cs: str
+    states: dict[str, str] = field(default_factory=dict)  # role, peer_role, disk, peer_disk, flags
+    configured: bool = True
+    counters: dict[str, str] | None = None
     progress: re.Match[str] | None = None
     finish: re.Match[str] | None = None
+    stalled: bool = False
 
 
 class _ProcFormat:
@@ -91,6 +82,7 @@ class _ProcFormat:
     def __init__(self, text: str) -> None:
         self.lines = text.splitlines()
         self.issues = Issues()
+        self.unknown: list[Unrecognised] = []
 
     def fail(self, message: str, line: int) -> ParseError:
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else None
@@ -98,142 +90,163 @@ class _ProcFormat:
 
     def parse(self) -> ProcDrbd:
         numbered = [(n, line) for n, line in enumerate(self.lines, 1) if line.strip()]
-        if not numbered or (header := _VERSION.fullmatch(numbered[0][1].strip())) is None:
+        if not numbered or (header := lines.VERSION.fullmatch(numbered[0][1].strip())) is None:
             raise self.fail("expected 'version: X (api:N/proto:N-M)'", numbered[0][0] if numbered else 1)
         version = header["version"]
         if not version.startswith(self.family):
             raise self.fail(f"DRBD {version} is not of the {self.family}x family", numbered[0][0])
         body = numbered[1:]
         build = None
-        if body and _BUILD.fullmatch(body[0][1].strip()):
+        if body and lines.BUILD.fullmatch(body[0][1].strip()):
             build, body = body[0][1].strip(), body[1:]
-        minors, unconfigured = self._minors(body)
+        minors = self._minors(body)
+        resources = tuple(self._resource(m) for m in minors if m.configured)
         return ProcDrbd(
             version=version,
             api=header["api"],
             proto=header["proto"],
             build=build,
-            resources=tuple(self._resource(m) for m in minors),
-            unconfigured_minors=tuple(unconfigured),
-            unrecognised=self.issues.found(),
+            resources=resources,
+            unconfigured_minors=tuple(m.number for m in minors if not m.configured),
+            unrecognised=tuple(sorted((*self.issues.found(), *self.unknown), key=lambda u: u.line)),
         )
 
-    def _minors(self, body: list[tuple[int, str]]) -> tuple[list[_Minor], list[int]]:
+    def _minors(self, body: list[tuple[int, str]]) -> list[_Minor]:
         minors: list[_Minor] = []
+        seen: set[int] = set()
         for number, line in body:
-            match = _MINOR.fullmatch(line)
-            if match is None:
-                if not minors:
-                    raise self.fail("expected a minor line ' N: cs:...'", number)
-                self._detail(minors[-1], number, line)
+            start = lines.MINOR_START.match(line)
+            if start is None:
+                if minors:
+                    self._detail(minors[-1], number, line)
+                else:
+                    self._not_understood(number, line, None)
                 continue
-            self._check_minor(match, number, minors)
-            minors.append(_Minor(line=number, match=match))
-        configured = [m for m in minors if m.match["role"] is not None]
-        unconfigured = [int(m.match["minor"]) for m in minors if m.match["role"] is None]
-        return configured, unconfigured
+            minor = self._minor(number, line, start)
+            if minor.number in seen:
+                raise self.fail(f"minor {minor.number} listed twice", number)
+            seen.add(minor.number)
+            minors.append(minor)
+        return minors
 
-    def _check_minor(self, match: re.Match[str], number: int, minors: list[_Minor]) -> None:
-        if any(int(m.match["minor"]) == int(match["minor"]) for m in minors):
-            raise self.fail(f"minor {match['minor']} listed twice", number)
-        if match["role"] is None and match["cs"] != ConnectionState.UNCONFIGURED:
-            raise self.fail("a configured minor without roles and disk states", number)
-        if match["role"] is not None and match["role_key"] != self.role_key:
-            raise self.fail(f"{self.kind} prints {self.role_key}:, not {match['role_key']}:", number)
+    def _minor(self, number: int, line: str, start: re.Match[str]) -> _Minor:
+        minor = _Minor(line=number, number=int(start["minor"]), cs=start["cs"])
+        match = lines.MINOR.fullmatch(line)
+        if match is not None and match["role"] is not None:
+            if match["role_key"] != self.role_key:
+                raise self.fail(f"{self.kind} prints {self.role_key}:, not {match['role_key']}:", number)
+            minor.states = {k: match[k] for k in ("role", "peer_role", "disk", "peer_disk", "flags")}
+            return minor
+        if minor.cs == ConnectionState.UNCONFIGURED:
+            minor.configured = False
+            if match is None:
+                self._not_understood(number, line, minor)
+            return minor
+        # A configured minor whose line has another shape: keep the states it still shows.
+        self._not_understood(number, line, minor)
+        for loose in (lines.LOOSE_ROLES.search(line), lines.LOOSE_DISKS.search(line)):
+            if loose is not None:
+                minor.states.update(loose.groupdict())
+        return minor
+
+    def _not_understood(self, number: int, line: str, minor: _Minor | None) -> None:
+        where = "line" if minor is None else f"minor {minor.number}"
+        self.unknown.append(Unrecognised(line=number, field=where, value=line.strip()))
 
     def _detail(self, minor: _Minor, number: int, line: str) -> None:
-        """A line under a minor: its counters, resync progress or cache statistics."""
-        if minor.match["role"] is None:
-            raise self.fail("detail line under an unconfigured minor", number)
-        if _CACHE_STATS.fullmatch(line) or _SECTOR_POS.fullmatch(line):
+        """A line under a minor: its counters, resync progress, or statistics we do not model."""
+        if not minor.configured or lines.ignored(line):
+            if not minor.configured:
+                self._not_understood(number, line, minor)
             return
-        if (progress := _PROGRESS.fullmatch(line)) is not None:
+        if (progress := lines.PROGRESS.fullmatch(line)) is not None:
             minor.progress = progress
             if progress["finish"]:
-                minor.finish = self._finish(progress["finish"], number)
+                minor.finish = self._finish(minor, progress["finish"], number, line)
         elif line.lstrip().startswith("finish:"):
-            minor.finish = self._finish(line, number)
-        elif line.lstrip().startswith("ns:") and not minor.counters:
-            minor.counters = self._counters(line, number)
+            minor.finish = self._finish(minor, line, number, line)
+        elif lines.STALLED.fullmatch(line):
+            minor.stalled = True
+        elif line.lstrip().startswith("ns:") and minor.counters is None:
+            minor.counters = self._counters(minor, line, number)
         else:
-            raise self.fail("not a /proc/drbd detail line", number)
+            self._not_understood(number, line, minor)
 
-    def _finish(self, text: str, number: int) -> re.Match[str]:
-        if (finish := _FINISH.fullmatch(text)) is None:
-            raise self.fail("expected 'finish: H:MM:SS speed: N (N) K/sec'", number)
+    def _finish(self, minor: _Minor, text: str, number: int, line: str) -> re.Match[str] | None:
+        finish = lines.FINISH.fullmatch(text)
+        if finish is None:
+            self._not_understood(number, line, minor)
         return finish
 
-    def _counters(self, line: str, number: int) -> dict[str, str]:
+    def _counters(self, minor: _Minor, line: str, number: int) -> dict[str, str] | None:
         counters = {}
         for token in line.split():
             key, _, value = token.partition(":")
             counters[key] = value
-        missing = [key for key in self.counters if key not in counters]
-        if missing:
-            raise self.fail(f"counters line without {', '.join(missing)}", number)
-        for key, value in counters.items():
-            if key != "wo" and not value.isdigit():
-                raise self.fail(f"{key}: expected a number, got {value!r}", number)
+        complete = all(key in counters for key in self.counters)
+        if not complete or any(k != "wo" and not v.isdigit() for k, v in counters.items()):
+            self._not_understood(number, line, minor)
+            return None
         return counters
 
     def _resource(self, minor: _Minor) -> Resource:
-        m, line = minor.match, minor.line
-        if not minor.counters:
-            raise self.fail("minor without its counters line", line)
+        states, line = minor.states, minor.line
+        if minor.counters is None:
+            missing = Unrecognised(line=line, field=f"minor {minor.number}", value="no counters line")
+            self.unknown.append(missing)
         # DRBD 8.3.1 printed a NUL for an unset flag (seen in ganeti's captures): read it as "-".
-        flags = m["flags"].replace("\x00", "-")
-        cs = self.issues.state(ConnectionState, m["cs"], line=line, field="cs")
-        wo = minor.counters.get("wo")
+        flags = states.get("flags", "").replace("\x00", "-")
+        cs = self.issues.state(ConnectionState, minor.cs, line=line, field="cs")
+        wo = (minor.counters or {}).get("wo")
         return Resource(
             name=None,
-            role=self.issues.state(Role, m["role"], line=line, field=self.role_key),
-            suspended=flags[0] == "s",
+            role=self._state(Role, states.get("role"), line, self.role_key),
+            suspended=flags[0] == "s" if flags else None,
             write_ordering=None if wo is None else _WRITE_ORDERING.get(wo, wo),
             volumes=(
                 Volume(
                     number=0,
-                    minor=int(m["minor"]),
-                    disk_state=self.issues.state(DiskState, m["disk"], line=line, field="ds"),
-                    read=self._kib(minor, "dr"),
-                    written=self._kib(minor, "dw"),
+                    minor=minor.number,
+                    disk_state=self._state(DiskState, states.get("disk"), line, "ds"),
+                    read=_kib(minor, "dr"),
+                    written=_kib(minor, "dw"),
                 ),
             ),
             connections=(
                 Connection(
                     connection_state=cs,
-                    peer_role=self.issues.state(Role, m["peer_role"], line=line, field=self.role_key),
+                    peer_role=self._state(Role, states.get("peer_role"), line, self.role_key),
+                    # Position 5 (8.3+): why the device is congested (`n` network, `b` backing device...).
+                    congested=None if len(flags) < 5 else flags[4] != "-",
                     peer_volumes=(self._peer_volume(minor, cs, flags),),
                 ),
             ),
         )
+
+    def _state(self, enum: type[_S], raw: str | None, line: int, name: str) -> _S:
+        """A state the minor line showed, or `?` when its line had another shape (already listed)."""
+        return enum("?") if raw is None else self.issues.state(enum, raw, line=line, field=name)
 
     def _peer_volume(self, minor: _Minor, cs: ConnectionState, flags: str) -> PeerVolume:
         progress = _progress(minor)
         return PeerVolume(
             number=0,
             replication_state=repl_state_from_84_cs(cs),
-            peer_disk_state=self.issues.state(
-                DiskState, minor.match["peer_disk"], line=minor.line, field="ds"
-            ),
+            peer_disk_state=self._state(DiskState, minor.states.get("peer_disk"), minor.line, "ds"),
             resync_suspended=tuple(
                 name for pos, char, name in _RESYNC_SUSPENDED if flags[pos : pos + 1] == char
             ),
             done_percent=None if progress is None else progress.percent,
-            out_of_sync=self._kib(minor, "oos"),
-            sent=self._kib(minor, "ns"),
-            received=self._kib(minor, "nr"),
+            out_of_sync=_kib(minor, "oos"),
+            sent=_kib(minor, "ns"),
+            received=_kib(minor, "nr"),
             resync=progress,
         )
 
-    @staticmethod
-    def _kib(minor: _Minor, key: str) -> int | None:
-        value = minor.counters.get(key)
-        return None if value is None else int(value) * KIB
 
-
-def _grouped(number: str) -> int:
-    """`59,392` -> 59392 (the kernel groups thousands with commas)."""
-    return int(number.replace(",", ""))
+def _kib(minor: _Minor, key: str) -> int | None:
+    value = (minor.counters or {}).get(key)
+    return None if value is None else int(value) * KIB
 
 
 def _progress(minor: _Minor) -> ResyncProgress | None:
@@ -248,10 +261,10 @@ def _progress(minor: _Minor) -> ResyncProgress | None:
         total=int(p["total"]) * unit,
         delay_probe=None if p["probe"] is None else int(p["probe"]),
         finish_seconds=None if f is None else int(f["h"]) * 3600 + int(f["m"]) * 60 + int(f["s"]),
-        speed=None if f is None else _grouped(f["speed"]) * KIB,
-        average_speed=None if f is None else _grouped(f["average"]) * KIB,
-        want=None if f is None or f["want"] is None else _grouped(f["want"]) * KIB,
-        stalled=f is not None and f["stalled"] is not None,
+        speed=None if f is None else lines.grouped(f["speed"]) * KIB,
+        average_speed=None if f is None else lines.grouped(f["average"]) * KIB,
+        want=None if f is None or f["want"] is None else lines.grouped(f["want"]) * KIB,
+        stalled=minor.stalled or (f is not None and f["stalled"] is not None),
     )
 
 

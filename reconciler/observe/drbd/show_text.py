@@ -33,6 +33,8 @@ from reconciler.observe.drbd.show_json import (
 from reconciler.observe.errors import ParseError
 
 KIND = "drbdsetup-show-84"
+MAX_NESTING = 16  # drbdsetup nests three levels (resource, _this_host, volume, disk); see docs/limits.md
+_QUOTED_LINE = 200  # an error quotes at most this much of its line
 _TOKEN = re.compile(
     r'\s*(?:#[^\n]*|"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<punct>[{};\[\]])|(?P<word>[^\s{};\[\]"#]+))'
 )
@@ -61,25 +63,42 @@ class _Parser:
         self.lines = text.splitlines()
         self.tokens = self._tokenize(text)
         self.pos = 0
+        self.depth = 0
 
     def error(self, message: str, line: int) -> ParseError:
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else None
+        if text is not None and len(text) > _QUOTED_LINE:
+            text = text[:_QUOTED_LINE] + "..."
         return ParseError(KIND, message, line=line, text=text)
 
     def _tokenize(self, text: str) -> list[_Token]:
+        """Tokens with their lines; lines are counted as the scan goes (linear, whatever the size)."""
         tokens: list[_Token] = []
         pos = 0
+        line, counted = 1, 0
         while (match := _TOKEN.match(text, pos)) is not None and match.end() > pos:
             pos = match.end()
             group = match.lastgroup
             if group is not None:  # None: a comment
-                line = text.count("\n", 0, match.start(group)) + 1
+                start = match.start(group)
+                line += text.count("\n", counted, start)
+                counted = start
                 tokens.append(_Token(match[group], line, quoted=group == "quoted"))
         if text[pos:].strip():
-            raise self.error("unexpected character", text.count("\n", 0, pos) + 1)
+            raise self.error("unexpected character", line + text.count("\n", counted, pos))
         return tokens
 
     def block(self, closing: bool) -> list[_Node]:
+        self.depth += 1
+        try:
+            return self._block(closing)
+        finally:
+            self.depth -= 1
+
+    def _block(self, closing: bool) -> list[_Node]:
+        if self.depth > MAX_NESTING:
+            line = self.tokens[min(self.pos, len(self.tokens) - 1)].line if self.tokens else 1
+            raise self.error(f"sections nested deeper than {MAX_NESTING} levels", line)
         nodes: list[_Node] = []
         while self.pos < len(self.tokens):
             token = self.tokens[self.pos]

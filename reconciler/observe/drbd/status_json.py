@@ -15,7 +15,7 @@ from reconciler.observe.errors import ParseError
 KIND = "drbd-status-json"
 
 
-class _Reader:
+class _JsonReader:
     """Typed access to the decoded JSON, raising `ParseError` for a wrong shape."""
 
     def __init__(self, text: str) -> None:
@@ -51,7 +51,7 @@ class _Reader:
         return self.issues.state(enum, raw, line=lambda: line_of(self.text, key, raw), field=key)
 
 
-def _volume(r: _Reader, data: dict[str, Any]) -> Volume:
+def _volume(r: _JsonReader, data: dict[str, Any]) -> Volume:
     return Volume(
         number=r.typed(data, "volume", int, required=True),
         minor=r.typed(data, "minor", int, required=False),
@@ -64,7 +64,7 @@ def _volume(r: _Reader, data: dict[str, Any]) -> Volume:
     )
 
 
-def _peer_volume(r: _Reader, data: dict[str, Any]) -> PeerVolume:
+def _peer_volume(r: _JsonReader, data: dict[str, Any]) -> PeerVolume:
     done = r.typed(data, "percent-resync-done", (int, float), required=False)
     return PeerVolume(
         number=r.typed(data, "volume", int, required=True),
@@ -80,7 +80,7 @@ def _peer_volume(r: _Reader, data: dict[str, Any]) -> PeerVolume:
     )
 
 
-def _connection(r: _Reader, data: dict[str, Any]) -> Connection:
+def _connection(r: _JsonReader, data: dict[str, Any]) -> Connection:
     return Connection(
         name=r.typed(data, "name", str, required=False),
         peer_node_id=r.typed(data, "peer-node-id", int, required=False),
@@ -91,7 +91,7 @@ def _connection(r: _Reader, data: dict[str, Any]) -> Connection:
     )
 
 
-def _resource(r: _Reader, data: dict[str, Any]) -> Resource:
+def _resource(r: _JsonReader, data: dict[str, Any]) -> Resource:
     node_id = r.typed(data, "node-id", int, required=False)
     return Resource(
         name=r.typed(data, "name", str, required=True),
@@ -109,7 +109,7 @@ def parse_status_json(text: str) -> DrbdStatus:
     data = load_json(text, KIND)
     if not isinstance(data, list):
         raise ParseError(KIND, "expected a JSON list of resources", line=1, text=text.splitlines()[0])
-    reader = _Reader(text)
+    reader = _JsonReader(text)
     resources = tuple(_resource(reader, reader.obj(item, "resource")) for item in data)
     return DrbdStatus(resources=resources, unrecognised=reader.issues.found())
 
