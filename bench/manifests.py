@@ -30,6 +30,7 @@ def write_set(directory: Path, count: int) -> None:
             .replace("port: 7789", f"port: {10000 + i}")
             .replace("mountPoint: /virt", f"mountPoint: /virt/app{i}")
             .replace("name: apache", f"name: dom{i}")
+            .replace("[/dev/hda]", f"[/dev/disk{i}]")  # a disk belongs to one volume group
         )
         (directory / f"app{i}.yaml").write_text(text)
 

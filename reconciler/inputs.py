@@ -185,13 +185,14 @@ def json_depth(text: str, stop_at: int) -> tuple[int, int]:
     return deepest, text.count("\n", 0, where) + 1
 
 
-def check_json_depth(text: str, display: str, limit: int = JSON_DEPTH) -> None:
+def check_json_depth(text: str, display: str, limit: int = JSON_DEPTH, what: str = "JSON") -> None:
+    """Refuse `text` if its brackets nest deeper than `limit` (JSON, or any text with brackets)."""
     deepest, line = json_depth(text, limit)
     if deepest > limit:
         raise InputError(
             display,
             "too-deep",
-            f"JSON nested deeper than {limit} levels",
+            f"{what} nested deeper than {limit} levels",
             line=line,
             hint="no tool prints this; see docs/limits.md",
         )
@@ -202,11 +203,16 @@ CONFIG_KINDS = frozenset({"xen-config"})
 
 
 def read_tool_output(name: str, kind: str) -> str:
-    """A captured output of kind `kind` (`-`: standard input), bounded and decoded; a JSON kind's
-    nesting is checked before its parser (a recursive one) sees it."""
+    """A captured output of kind `kind` (`-`: standard input), bounded and decoded."""
     limit = CONFIG_FILE_BYTES if kind in CONFIG_KINDS else TOOL_OUTPUT_BYTES
     display = "standard input" if name == STDIN else name
-    text = decode_utf8(read_stream(name, limit, f"a {kind} output"), display)
-    if kind.endswith("-json"):
-        check_json_depth(text, display)
-    return text
+    return decode_utf8(read_stream(name, limit, f"a {kind} output"), display)
+
+
+def check_output_depth(kind: str, text: str, display: str) -> None:
+    """Before a parser sees a captured output: its brackets nest at most JSON_DEPTH levels.
+
+    JSON parsers recurse per level, and so does Python's own parser, which reads `xen-config`;
+    no tool prints brackets nested a tenth as deep, whatever its format.
+    """
+    check_json_depth(text, display, what="JSON" if kind.endswith("-json") else "brackets")

@@ -188,12 +188,15 @@ def render() -> str:
     schema = json.loads(generate()["manifest.schema.json"])
     documents = _load_examples()
     out = [PREAMBLE, UNITS]
+    shown: set[str] = set()  # a section shared by both kinds (Metadata) is shown once
     for kind, document, file in KINDS:
         reference = Reference(schema, {})
         reference.visit(document, documents[document])
         out += [f"## {kind}", "", f"A complete example: `docs/examples/{file}`.", ""]
         for name in reference.order:
-            out += reference.section(name)
+            if name not in shown:
+                out += reference.section(name)
+            shown.add(name)
     out += [DOMAIN_NAMES, MONITOR_CODES, CODES, _rule_codes()]
     return "\n".join(out).rstrip() + "\n"
 

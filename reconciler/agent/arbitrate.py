@@ -17,7 +17,7 @@ whose results come back as events: the tie-breaker probe (`ProbeTieBreaker` ->
 
 from dataclasses import replace
 
-from reconciler.agent.decisions import Decision as Logged
+from reconciler.agent.decisions import DecisionRecord as Logged
 from reconciler.agent.effects import (
     Effect,
     Fence,
@@ -191,10 +191,10 @@ def write_lease(state: AgentState, lease: Lease) -> Stepped:
 
 
 def _hard_stops(state: AgentState, decisions: dict[str, Decision]) -> Stepped:
+    fencing = {a for a, d in decisions.items() if d.verdict is Verdict.SELF_FENCE}
+    state = replace(state, fenced=state.fenced & fencing)
     effects: list[Effect] = []
-    for app, decision in decisions.items():
-        if decision.verdict is not Verdict.SELF_FENCE or app in state.hard_stopping:
-            continue
+    for app in sorted(fencing - state.hard_stopping - state.fenced):
         if not state.running_here(app):
             continue
         deadline = state.lease(app).expires_at

@@ -21,7 +21,7 @@ CLUSTER = "-"  # the key of decisions about no single application (peer, links, 
 _NUMBER = re.compile(r"\d+(\.\d+)?")
 
 
-class Decision(BaseModel):
+class DecisionRecord(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     time: datetime = Field(default_factory=lambda: datetime.now(UTC))
@@ -36,11 +36,11 @@ class DecisionLog:
     def __init__(self, path: Path | None, stream: TextIO | None) -> None:
         self._path = path
         self._stream = stream
-        self._recent: dict[str, deque[Decision]] = defaultdict(lambda: deque(maxlen=KEEP))
+        self._recent: dict[str, deque[DecisionRecord]] = defaultdict(lambda: deque(maxlen=KEEP))
         self._last: dict[tuple[str, str], tuple[str, str]] = {}
         self._lock = threading.Lock()
 
-    def record(self, decision: Decision) -> None:
+    def record(self, decision: DecisionRecord) -> None:
         line = decision.model_dump_json() + "\n"
         with self._lock:
             self._recent[decision.app or CLUSTER].append(decision)
@@ -51,7 +51,7 @@ class DecisionLog:
                 with self._path.open("a") as handle:
                     handle.write(line)
 
-    def changed(self, decision: Decision, topic: str = "verdict") -> bool:
+    def changed(self, decision: DecisionRecord, topic: str = "verdict") -> bool:
         """Record `decision` if it differs from the last one on `topic` for its application;
         whether it did."""
         key = (decision.app or CLUSTER, topic)
@@ -64,6 +64,6 @@ class DecisionLog:
         self.record(decision)
         return True
 
-    def recent(self, app: str | None) -> list[Decision]:
+    def recent(self, app: str | None) -> list[DecisionRecord]:
         with self._lock:
             return list(self._recent.get(app or CLUSTER, ()))

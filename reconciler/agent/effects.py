@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from reconciler.agent.control import Request, Response
-from reconciler.agent.decisions import Decision as Logged
+from reconciler.agent.decisions import DecisionRecord as Logged
 from reconciler.agent.events import ReplySlot
 from reconciler.agent.overrides import Overrides
 from reconciler.arbiter.heartbeat import AppView

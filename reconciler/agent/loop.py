@@ -31,8 +31,8 @@ from types import FrameType
 
 from reconciler.agent import converge
 from reconciler.agent.control import ControlServer, socket_path
-from reconciler.agent.decisions import Decision as Logged
 from reconciler.agent.decisions import DecisionLog
+from reconciler.agent.decisions import DecisionRecord as Logged
 from reconciler.agent.effects import Exit
 from reconciler.agent.events import Event, MonitorResult, Sensed, Signalled, Tick
 from reconciler.agent.monitoring import Monitors
@@ -51,7 +51,7 @@ from reconciler.execute import node_lock
 from reconciler.manifest import load_manifests
 from reconciler.manifest.monitor import MonitorBase
 from reconciler.monitor.judge import CheckResult
-from reconciler.monitor.policy import Verdict as MonitorVerdict
+from reconciler.monitor.policy import MonitorVerdict
 from reconciler.monitor.store import MonitorStore
 from reconciler.observe.host import read_host
 from reconciler.observe.runner import SubprocessRunner

@@ -17,14 +17,14 @@ from reconciler.manifest import ManifestSet
 from reconciler.manifest.monitor import MonitorBase
 from reconciler.monitor.checks import CheckContext, run_check
 from reconciler.monitor.judge import CheckResult
-from reconciler.monitor.policy import FailureCount, Verdict, VerdictKind, failure_count, step
+from reconciler.monitor.policy import FailureCount, MonitorVerdict, VerdictKind, failure_count, step
 from reconciler.monitor.probe import WriteProber
 from reconciler.monitor.store import AppMonitorStates, MonitorStore
 from reconciler.observe.runner import Runner
 from reconciler.observe.state import Observed
 
 TICK = 0.5
-Act = Callable[[str, MonitorBase, CheckResult, Verdict], None]
+Act = Callable[[str, MonitorBase, CheckResult, MonitorVerdict], None]
 
 
 class Monitors:

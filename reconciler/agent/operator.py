@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.agent.control import Request, Response
-from reconciler.agent.decisions import Decision as Logged
 from reconciler.agent.decisions import DecisionLog
+from reconciler.agent.decisions import DecisionRecord as Logged
 from reconciler.agent.effects import Answer, Effect, Log, Reply, ResetMonitors, SaveFailed, SaveOverrides
 from reconciler.agent.events import OperatorRequest
 from reconciler.agent.monitoring import Monitors

@@ -11,7 +11,7 @@ from reconciler.agent.overrides import Overrides
 from reconciler.arbiter.lease import Lease
 from reconciler.arbiter.views import Decision, FencingState, Settings, Verdict
 from reconciler.manifest import ManifestSet
-from reconciler.manifest.cluster import Arbitration as ArbitrationSpec
+from reconciler.manifest.cluster import ArbitrationSpec
 
 SELF_FENCE_SHARE = 0.4
 # Verdicts under which the application should run here.
@@ -56,6 +56,7 @@ class AgentState:
     pass_wanted: bool = False
     next_pass: float = 0.0  # monotonic: a pass at least every `pass_interval`
     hard_stopping: frozenset[str] = frozenset()
+    fenced: frozenset[str] = frozenset()  # hard-stopped once under this SELF_FENCE: passes do the rest
     exit_code: int | None = None
 
     @property

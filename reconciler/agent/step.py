@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from reconciler.agent.arbitrate import arbitrate
-from reconciler.agent.decisions import Decision as Logged
+from reconciler.agent.decisions import DecisionRecord as Logged
 from reconciler.agent.effects import Effect, Exit, Log, RunPass, SaveFailed
 from reconciler.agent.events import (
     Crashed,
@@ -152,7 +152,8 @@ def _restarted(state: AgentState) -> Stepped:
 
 
 def _hard_stop_done(state: AgentState, event: HardStopDone) -> Stepped:
-    state = replace(state, hard_stopping=state.hard_stopping - {event.app}, pass_wanted=True)
+    hard_stopping, fenced = state.hard_stopping - {event.app}, state.fenced | {event.app}
+    state = replace(state, hard_stopping=hard_stopping, fenced=fenced, pass_wanted=True)
     if event.snapshot is not None:
         state = replace(state, snapshot=event.snapshot)
     what = "hard-stop" if event.ok else "hard-stop-incomplete"

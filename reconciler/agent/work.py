@@ -4,13 +4,13 @@ Each returns the event that tells the loop what it found. None of them takes a l
 another needs, except the pass, which takes the node's apply lock (an operator's `apply` holds
 it: a pass that finds it busy is deferred, not failed). A hard stop never takes it: it must not
 wait behind the plan it preempts (a graceful shutdown may take minutes); it acts only on its
-own application, through the executor and the journal like any action.
+own application (`core.fence`: planned without observation), through the executor and the
+journal like any plan.
 """
 
 import socket
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,21 +18,18 @@ from pathlib import Path
 from reconciler.agent import converge
 from reconciler.agent.effects import Fence, HardStop, ProbeTieBreaker, RunPass
 from reconciler.agent.events import FencingDone, HardStopDone, PassDone, TieBreakerAnswered
-from reconciler.core.desired import desired_node
+from reconciler.core.fence import fence_plan
 from reconciler.core.placement import Placement
-from reconciler.core.plan.model import Action, ActionKind, Expect, Plan, Probe, Revision
-from reconciler.core.reconcile import PassContext, PassOptions, only, reconcile
-from reconciler.core.refs import domain as domain_ref
+from reconciler.core.plan.model import Revision
+from reconciler.core.reconcile import PassContext, PassOptions, reconcile
 from reconciler.execute import Busy, Journal, LocalHost, PlanRefused, execute, node_lock
 from reconciler.manifest import ManifestSet
 from reconciler.manifest.cluster import PingTieBreaker, TcpTieBreaker
 from reconciler.observe.runner import Runner
-from reconciler.render.drbd import DrbdFlavour
-from reconciler.revision import manifest_revision
+from reconciler.revision import content_hash, manifest_revision
 
 JOURNAL = "journal.jsonl"
 TIE_BREAKER_TIMEOUT = 1.0
-DESTROY_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -104,52 +101,15 @@ class Worker:
         return manifest_revision(self.runner, manifests.files, self.manifest_root)
 
     def hard_stop(self, effect: HardStop) -> HardStopDone:
-        """Destroy the domain at once (a one-action plan), then stop the rest of the application
-        (a pass for it alone, placed on the peer), without the node's lock. The pass's
-        observation is made while the domain is destroyed: if it still shows the domain, the
-        pass's graceful stop finds it gone (its check holds) and goes on at once."""
+        """The self-fence of one application (`core.fence`): destroy, remove its addresses,
+        unmount, demote, planned without observation and run through the executor and the
+        journal at once, without the node's lock (it must not wait behind the plan it preempts)."""
         app, manifests = effect.app, effect.manifests
-        steps = []
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"hard-stop {app}") as pool:
-            looked = pool.submit(lambda: (self.revision(manifests), self.observe(manifests)))
-            destroy = self._destroy_plan(manifests, app)
-            if destroy is not None:
-                destroyed = execute(destroy, LocalHost(self.runner), Journal(self.state_dir / JOURNAL))
-                steps.append(f"destroy: {destroyed.result.value}")
-            revision, snapshot = looked.result()
-        placement = ArbiterPlacement({app: self.peer}, source="self-fence")
-        result = reconcile(self._context(manifests, placement, snapshot, revision))
-        report = result.report
-        if report is not None:
-            steps += [f"{a.id}: {a.status.value}" for a in report.actions]
-        ok = report is None or report.ok
-        return HardStopDone(app, ok, "; ".join(steps), self.observe(manifests))
-
-    def _destroy_plan(self, manifests: ManifestSet, app: str) -> Plan | None:
-        desired = desired_node(only(manifests, {app}), self.node, {app: self.peer}, DrbdFlavour.V9)
-        domain = next(a.domain for a in desired.apps if a.name == app)
-        if domain.destroy is None:
-            return None  # a start/stop pair: its stop is all there is
-        stopped = Probe(argv=domain.status, expect=Expect.NONZERO)
-        target = domain_ref(domain.name)
-        action = Action(
-            id=f"{app}/{target}/self-fence",  # a stop that is a destroy: the lease is about to end
-            app=app,
-            target=target,
-            kind=ActionKind.STOP_DOMAIN,
-            do=domain.destroy,
-            verify=stopped,  # no check first: not one command more before the destroy
-            ok_exit=(0, 1),  # 1: no such domain (any more); the verify says whether it is gone
-            timeout=DESTROY_TIMEOUT,
-            retryable=False,
-        )
-        return Plan(
-            node=self.node,
-            created_at=datetime.now(UTC),
-            revision=Revision(content_hash="self-fence"),
-            observation_digest="self-fence",
-            actions=(action,),
-        )
+        revision = Revision(content_hash=content_hash(manifests.files))  # no git: not a moment lost
+        plan = fence_plan(manifests, self.node, app, revision, datetime.now(UTC))
+        report = execute(plan, LocalHost(self.runner), Journal(self.state_dir / JOURNAL))
+        done = "; ".join(f"{a.id}: {a.status.value}" for a in report.actions)
+        return HardStopDone(app, report.ok, done, self.observe(manifests))
 
     def probe(self, effect: ProbeTieBreaker) -> TieBreakerAnswered:
         breaker = effect.breaker

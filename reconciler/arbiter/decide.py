@@ -71,17 +71,21 @@ from reconciler.arbiter.views import (
     Settings,
     Verdict,
 )
-from reconciler.manifest.application import Placement, Takeover
+from reconciler.manifest.application import PlacementSpec, Takeover
 
 
 def decide(
-    local: LocalView, peer: PeerView, settings: Settings, facts: Facts, placements: Mapping[str, Placement]
+    local: LocalView,
+    peer: PeerView,
+    settings: Settings,
+    facts: Facts,
+    placements: Mapping[str, PlacementSpec],
 ) -> dict[str, Decision]:
     """One decision per application of `local.apps` (placement defaults where none is given)."""
     if local.node == peer.node:
         raise ValueError(f"the peer cannot be this node ({local.node})")
     return {
-        name: _decide_app(_Case.of(name, local, peer, settings, facts, placements.get(name, Placement())))
+        name: _decide_app(_Case.of(name, local, peer, settings, facts, placements.get(name, PlacementSpec())))
         for name in sorted(local.apps)
     }
 
@@ -98,7 +102,7 @@ class _Case:
     theirs: PeerApp | None
     lease: Lease  # the local record after adopting the peer's
     override: Override
-    placement: Placement
+    placement: PlacementSpec
     settings: Settings
     facts: Facts
     silence: float
@@ -113,7 +117,7 @@ class _Case:
         peer: PeerView,
         settings: Settings,
         facts: Facts,
-        placement: Placement,
+        placement: PlacementSpec,
     ) -> "_Case":
         mine, theirs = local.apps[app], peer.apps.get(app)
         lease, override = mine.lease, mine.override

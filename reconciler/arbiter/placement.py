@@ -19,7 +19,7 @@ differ by more than the hysteresis, else the node where it runs, else the first 
 
 from pydantic import BaseModel, ConfigDict
 
-from reconciler.manifest.application import LEAST_CPU_LOAD, Failback, Placement
+from reconciler.manifest.application import LEAST_CPU_LOAD, Failback, PlacementSpec
 from reconciler.observe.drbd.states import DiskState
 
 UP_TO_DATE = DiskState.UP_TO_DATE.value
@@ -70,7 +70,7 @@ def unfit(side: Standing) -> str | None:
 
 
 def choose_owner(
-    placement: Placement,
+    placement: PlacementSpec,
     sides: tuple[Standing, Standing],
     holder: str | None,
     override: Override,
@@ -98,7 +98,7 @@ def choose_owner(
 
 
 def _stay_or_move(
-    placement: Placement, first: Standing, second: Standing, current: Standing, hysteresis: float
+    placement: PlacementSpec, first: Standing, second: Standing, current: Standing, hysteresis: float
 ) -> Choice:
     target, why = preferred(placement, first, second, current, hysteresis)
     moves = placement.failback is Failback.PREFERRED or not placement.stickiness
@@ -108,7 +108,7 @@ def _stay_or_move(
 
 
 def _place(
-    placement: Placement, first: Standing, second: Standing, holder: str | None, hysteresis: float
+    placement: PlacementSpec, first: Standing, second: Standing, holder: str | None, hysteresis: float
 ) -> Choice:
     by_name = {first.node: first, second.node: second}
     if holder in by_name and unfit(by_name[holder]) is None:
@@ -126,7 +126,7 @@ def _place(
 
 
 def preferred(
-    placement: Placement, first: Standing, second: Standing, current: Standing | None, hysteresis: float
+    placement: PlacementSpec, first: Standing, second: Standing, current: Standing | None, hysteresis: float
 ) -> tuple[Standing, str]:
     """The preferred node of the two (ordered by name), and why it is preferred."""
     name = placement.preferred_node

@@ -134,7 +134,7 @@ def _finished(result: PassResult) -> int:
     return EXIT_OK
 
 
-def _apply_rounds(ctx: CommandContext, allow_destructive: bool) -> int:
+def _apply_rounds(ctx: CommandContext, options: PassOptions) -> int:
     """Rounds of the pass, each shown before it acts, until it converges or stops."""
     numbers = iter(range(1, MAX_ROUNDS + 1))
     estimates: dict[str, float] = {}
@@ -149,7 +149,7 @@ def _apply_rounds(ctx: CommandContext, allow_destructive: bool) -> int:
         _show(event, estimates.get(event.action))
 
     journal = Journal(ctx.state_dir / JOURNAL)
-    first = ctx.pass_context(journal, PassOptions(allow_destructive=allow_destructive))
+    first = ctx.pass_context(journal, options)
     try:
         result = converge(replace(first, on_plan=show, progress=progress), rounds=MAX_ROUNDS)
     except (PlacementError, PlanRefused) as err:
@@ -160,6 +160,12 @@ def _apply_rounds(ctx: CommandContext, allow_destructive: bool) -> int:
 @click.command("apply")
 @round_options
 @click.option("--allow-destructive", is_flag=True, help="Allow steps that destroy data (each is marked).")
+@click.option(
+    "--initial-sync",
+    is_flag=True,
+    help="Allow only the first build of new volumes: the initial sync that overwrites the peer, and the "
+    "mkfs of the empty device (clbuildapp -sync).",
+)
 @click.option("--app", "apps", multiple=True, metavar="APP", help="Act on APP only; repeatable.")
 def apply_command(
     paths: tuple[Path, ...],
@@ -169,6 +175,7 @@ def apply_command(
     state_dir: Path | None,
     force: bool,
     allow_destructive: bool,
+    initial_sync: bool = False,
     apps: tuple[str, ...] = (),
 ) -> None:
     """Converge this node on the manifests, in rounds of observe, plan, execute.
@@ -192,7 +199,8 @@ def apply_command(
     try:
         ctx.state_dir.mkdir(parents=True, exist_ok=True)
         with node_lock(ctx.state_dir, wait=LOCK_WAIT):
-            code = _apply_saved(saved[0], ctx) if saved else _apply_rounds(ctx, allow_destructive)
+            options = PassOptions(allow_destructive=allow_destructive, allow_initial_sync=initial_sync)
+            code = _apply_saved(saved[0], ctx) if saved else _apply_rounds(ctx, options)
     except Busy as err:
         raise click.ClickException(str(err)) from err
     except OSError as err:

@@ -10,7 +10,7 @@ import click
 from reconciler.commands.common import EXIT_ERROR, load_or_exit
 from reconciler.core.desired import PlacementError, placement
 from reconciler.core.reconcile import probe_apps
-from reconciler.inputs import STDIN, InputError, check_json_depth, read_tool_output
+from reconciler.inputs import STDIN, InputError, check_output_depth, read_tool_output
 from reconciler.observe import KINDS, ParseError, UnknownKind, parse
 from reconciler.observe.bundle import BundleError, capture, read_bundle, replay, write_bundle
 from reconciler.observe.facts import Fact
@@ -68,13 +68,13 @@ def _parse_one(kind: str, file: str | None) -> None:
 
 
 def parse_guarded(kind: str, text: str, display: str) -> Fact:
-    """`parse`, with a JSON kind's nesting checked first and a parser's recursion that runs out
-    of stack turned into an InputError; ParseError as `parse` raises it."""
-    if kind.endswith("-json"):
-        check_json_depth(text, display)
+    """`parse`, with the output's nesting checked first (`check_output_depth`), and a parser that
+    runs out of stack (RecursionError, or MemoryError from Python's own parser) turned into an
+    InputError; ParseError as `parse` raises it."""
+    check_output_depth(kind, text, display)
     try:
         return parse(kind, text)
-    except RecursionError:
+    except (RecursionError, MemoryError):
         message, hint = "nested too deeply to be parsed", "see docs/limits.md"
         raise InputError(display, "too-deep", message, hint=hint) from None
 

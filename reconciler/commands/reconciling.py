@@ -43,6 +43,8 @@ from reconciler.observe.bundle import BundleError, read_bundle, replay
 from reconciler.observe.node import HostFiles
 from reconciler.observe.runner import ReplayRunner, SubprocessRunner
 from reconciler.observe.state import Observed
+from reconciler.outputs import HELP as OUTPUT_HELP
+from reconciler.outputs import OutputPath, write_output
 from reconciler.revision import manifest_revision
 
 FORMATS = click.Choice(["text", "json", "markdown"])
@@ -190,9 +192,7 @@ def round_options(f: F) -> F:
 @round_options
 @click.option("--allow-destructive", is_flag=True, help="Also plan steps that destroy data (marked as such).")
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
-@click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan for `apply FILE`."
-)
+@click.option("--out", type=OutputPath(), help=f"Save the plan for `apply FILE`; {OUTPUT_HELP}")
 def plan_command(
     paths: tuple[Path, ...],
     node: str | None,
@@ -215,7 +215,7 @@ def plan_command(
     else:
         click.echo(render_plan_text(report, style()))
     if out is not None:
-        out.write_text(result.plan.model_dump_json(indent=2) + "\n")
+        write_output(out, result.plan.model_dump_json(indent=2) + "\n")
         click.echo(f"Saved the plan to {out}; run `reconciler apply {out}` to carry it out.", err=True)
     sys.exit(
         EXIT_ERROR if result.plan.errors else EXIT_DRIFT if result.drift or result.plan.pending() else EXIT_OK

@@ -24,7 +24,14 @@ from reconciler.core.placement import Placement, PlacementSource
 from reconciler.core.plan.model import Plan, Revision
 from reconciler.core.plan.planner import Options
 from reconciler.core.round import Round, compute_round
-from reconciler.execute import DEFAULT_SETTINGS, ExecutionReport, Host, Journal, ProgressEvent, Settings
+from reconciler.execute import (
+    DEFAULT_SETTINGS,
+    ExecutionReport,
+    ExecutionSettings,
+    Host,
+    Journal,
+    ProgressEvent,
+)
 from reconciler.execute import execute as run_plan
 from reconciler.manifest import ManifestSet
 from reconciler.observe.node import HostFiles, observe_node
@@ -49,9 +56,10 @@ class PassStatus(StrEnum):
 @dataclass(frozen=True)
 class PassOptions:
     allow_destructive: bool = False
+    allow_initial_sync: bool = False  # only the initial sync and mkfs of new volumes (clbuildapp -sync)
     act: bool = True  # False: plan only (plan, drift)
     wait_cap: float | None = None  # look at a wait at most this long (the agent: never block a pass)
-    settings: Settings = DEFAULT_SETTINGS
+    settings: ExecutionSettings = DEFAULT_SETTINGS
     idle_requeue: float | None = None  # CONVERGED / REFUSED: look again after this (the agent)
 
 
@@ -141,7 +149,9 @@ def _plan(ctx: PassContext) -> PassResult:
         probed=probed,
         node=ctx.node,
         active=active,
-        options=Options(allow_destructive=ctx.options.allow_destructive),
+        options=Options(
+            allow_destructive=ctx.options.allow_destructive, allow_initial_sync=ctx.options.allow_initial_sync
+        ),
         now=ctx.clock(),
     )
     idle = ctx.options.idle_requeue

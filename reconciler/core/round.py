@@ -85,6 +85,6 @@ def compute_round(
         actions=tuple(planned.actions),
         applyable=not blind,
         errors=tuple(planned.errors) + tuple(f"observation failed: {b}" for b in blind),
-        allow_destructive=options.allow_destructive,
+        allow_destructive=options.initial_build,  # what the executor may run: these steps only
     )
     return Round(desired=desired, drift=drift, plan=plan)

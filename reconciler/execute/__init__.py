@@ -19,7 +19,6 @@ from reconciler.execute.report import (
     ExecutionReport,
     ExecutionSettings,
     ProgressEvent,
-    Settings,
 )
 from reconciler.execute.stale import StalePlan, check_fresh
 
@@ -38,7 +37,6 @@ __all__ = [
     "PlanRefused",
     "ProgressEvent",
     "ReadOnlyHost",
-    "Settings",
     "StalePlan",
     "check_fresh",
     "execute",

@@ -13,7 +13,7 @@ from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_attem
 from reconciler.core.plan.model import Action, ActionKind, Probe, TcpProbe
 from reconciler.execute.host import Host
 from reconciler.execute.journal import ActionRecord, Journal, Phase, command_record
-from reconciler.execute.probe import ProbeAnswer, Verdict, describe, evaluate, seen, unanswered
+from reconciler.execute.probe import ProbeAnswer, ProbeVerdict, describe, evaluate, seen, unanswered
 from reconciler.execute.report import ActionResult, ActionStatus, EventKind, ExecutionSettings, ProgressEvent
 from reconciler.observe.runner import CommandResult, Outcome
 
@@ -270,7 +270,7 @@ class ActionRun:
             return answers[0].result, answers[0].holds
 
         ran = self.measure(run)
-        return replace(ran, answered=answers[0].verdict is not Verdict.NO_ANSWER)
+        return replace(ran, answered=answers[0].verdict is not ProbeVerdict.NO_ANSWER)
 
     def log(self, ran: Ran, phase: Phase, attempt: int, holds: bool | None = None) -> None:
         record = command_record(

@@ -18,7 +18,7 @@ TCP = "<tcp>"
 TAIL_LINES = 3
 
 
-class Verdict(StrEnum):
+class ProbeVerdict(StrEnum):
     HOLDS = "holds"
     DOES_NOT_HOLD = "does-not-hold"
     NO_ANSWER = "no-answer"
@@ -28,31 +28,31 @@ class Verdict(StrEnum):
 class ProbeAnswer:
     """One evaluation of a probe: its verdict, and what it printed (for messages, journal)."""
 
-    verdict: Verdict
+    verdict: ProbeVerdict
     result: CommandResult
 
     @property
     def holds(self) -> bool:
-        return self.verdict is Verdict.HOLDS
+        return self.verdict is ProbeVerdict.HOLDS
 
 
-def judge(probe: Probe, result: CommandResult) -> Verdict:
+def judge(probe: Probe, result: CommandResult) -> ProbeVerdict:
     """Holds, does not hold, or no answer (see `Probe`)."""
     ran = result.outcome in (Outcome.OK, Outcome.FAILED) and result.returncode is not None
     if not ran or result.returncode is None:
-        return Verdict.NO_ANSWER
+        return ProbeVerdict.NO_ANSWER
     code = result.returncode
     if not stderr_holds(probe, code, result.stderr):
-        return Verdict.NO_ANSWER
+        return ProbeVerdict.NO_ANSWER
     if exit_answers(probe, code, holding=True):
-        return Verdict.HOLDS if stdout_holds(probe, result.stdout) else Verdict.DOES_NOT_HOLD
+        return ProbeVerdict.HOLDS if stdout_holds(probe, result.stdout) else ProbeVerdict.DOES_NOT_HOLD
     if exit_answers(probe, code, holding=False):
-        return Verdict.DOES_NOT_HOLD
-    return Verdict.NO_ANSWER
+        return ProbeVerdict.DOES_NOT_HOLD
+    return ProbeVerdict.NO_ANSWER
 
 
 def holds(probe: Probe, result: CommandResult) -> bool:
-    return judge(probe, result) is Verdict.HOLDS
+    return judge(probe, result) is ProbeVerdict.HOLDS
 
 
 def exit_answers(probe: Probe, code: int, holding: bool) -> bool:
@@ -112,7 +112,7 @@ def evaluate_tcp(probe: TcpProbe, host: Host, timeout: float) -> ProbeAnswer:
     argv = (TCP, endpoint(probe))
     if connected:
         answer = CommandResult(argv=argv, outcome=Outcome.OK, returncode=0, seconds=seconds)
-        return ProbeAnswer(Verdict.HOLDS, answer)
+        return ProbeAnswer(ProbeVerdict.HOLDS, answer)
     failed = CommandResult(
         argv=argv,
         outcome=Outcome.FAILED,
@@ -120,7 +120,7 @@ def evaluate_tcp(probe: TcpProbe, host: Host, timeout: float) -> ProbeAnswer:
         stderr=f"no TCP connection to {endpoint(probe)} within {timeout:g} s",
         seconds=seconds,
     )
-    return ProbeAnswer(Verdict.DOES_NOT_HOLD, failed)
+    return ProbeAnswer(ProbeVerdict.DOES_NOT_HOLD, failed)
 
 
 def endpoint(probe: TcpProbe) -> str:

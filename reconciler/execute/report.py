@@ -96,8 +96,3 @@ class ProgressEvent(ExecutionData):
     delay: float = 0.0
     stdout: str = Field(default="", description="The last stdout of the wait's probe (a DRBD disk state).")
     message: str = ""
-
-
-# Old name, still imported by reconciler/core/reconcile.py;
-# remove once that imports `ExecutionSettings`.
-Settings = ExecutionSettings

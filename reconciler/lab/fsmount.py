@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from reconciler.lab import node as nodes
-from reconciler.lab.sim.commands import Crashed, handle
+from reconciler.lab.sim.commands import SimCrashed, handle
 from reconciler.lab.sim.model import SimMount
 from reconciler.lab.sim.result import MOUNT_FAILURE, exited, failed
 from reconciler.lab.simstate import transaction
@@ -94,7 +94,7 @@ def _real_umount(call: "StandinCall", mount: SimMount) -> str | None:
 def _simulated(cluster_handle: Callable[[], CommandResult], argv: tuple[str, ...]) -> CommandResult:
     try:
         return cluster_handle()
-    except Crashed as crash:
+    except SimCrashed as crash:
         return exited(argv, CRASHED, stderr=f"{crash}\n")
 
 

@@ -45,7 +45,7 @@ from reconciler.lab import disks, fsmount, guests, lvmcache, realdrbdadm, reallv
 from reconciler.lab import node as nodes
 from reconciler.lab.errors import CommandFailed, LabError
 from reconciler.lab.inventory import Lab
-from reconciler.lab.sim.commands import Crashed, handle
+from reconciler.lab.sim.commands import SimCrashed, handle
 from reconciler.lab.sim.model import SimNode
 from reconciler.lab.sim.result import exited, failed, ok
 from reconciler.lab.sim.state import Cluster
@@ -178,7 +178,7 @@ def _read_node(call: StandinCall) -> tuple[LvmFullReport | None, CommandResult |
 def _handle(cluster: Cluster, node: str, argv: tuple[str, ...]) -> CommandResult:
     try:
         return handle(cluster, node, argv)
-    except Crashed as crash:
+    except SimCrashed as crash:
         return exited(argv, CRASHED, stderr=f"{crash}\n")
 
 

@@ -6,8 +6,8 @@ Console scripts over the new commands, so that an operator's habits and scripts 
 - `clstartapp -A APP` is `reconciler start APP`, `clhaltapp -A APP` is `reconciler stop APP`;
 - `clbuildapp -A APP [-sync]` is `reconciler apply --app APP` on this node: APP alone is built,
   every other application is left as it is. With `-sync` the initial sync that overwrites the
-  peer is allowed, as clbuildapp's -sync forced it; until the planner can allow that one step
-  alone, -sync is `--allow-destructive` for APP's steps (the others stay held).
+  peer is allowed, as clbuildapp's -sync forced it, and the mkfs of the new volume: `apply
+  --initial-sync`, no other destructive step.
 """
 
 from datetime import UTC, datetime
@@ -96,7 +96,8 @@ def clhaltapp(app: str) -> None:
     "-sync",
     "sync",
     is_flag=True,
-    help="Allow the initial sync that overwrites the peer's data (for now: any destructive step of APP).",
+    help="Allow the initial sync that overwrites the peer's data, and the mkfs of the new volume; "
+    "no other destructive step.",
 )
 @click.option(
     "--manifests",
@@ -109,7 +110,7 @@ def clbuildapp(app: str, sync: bool, manifests: Path | None) -> None:
     args = [str(manifests)] if manifests is not None else []
     args += ["--app", app]
     if sync:
-        args.append("--allow-destructive")
+        args.append("--initial-sync")
     click.echo(f"clbuildapp -A {app}: reconciler apply {' '.join(args)}".rstrip())
     apply_command.main(args=args, prog_name="reconciler apply")
 

@@ -121,8 +121,3 @@ class ApplicationDocument(Model):
     kind: Literal["Application"]
     metadata: Metadata
     spec: ApplicationSpec
-
-
-# Old name, still imported under reconciler/arbiter/;
-# remove once that imports `PlacementSpec`.
-Placement = PlacementSpec

@@ -117,8 +117,3 @@ class ClusterDocument(Model):
     kind: Literal["Cluster"]
     metadata: Metadata
     spec: ClusterSpec
-
-
-# Old name, still imported under reconciler/agent/;
-# remove once that imports `ArbitrationSpec`.
-Arbitration = ArbitrationSpec

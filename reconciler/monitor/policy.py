@@ -171,8 +171,3 @@ def failure_count(
     return FailureCount(
         app=app, failures=failures, restarts=restarts, failing=tuple(failing), paused=tuple(paused)
     )
-
-
-# Old name, still imported under reconciler/agent/;
-# remove once that imports `MonitorVerdict`.
-Verdict = MonitorVerdict

@@ -235,5 +235,5 @@ def replay(bundle: Bundle) -> Observed:
     """The node's observed state, computed again from the bundle's raw outputs."""
     try:
         return observe_node(ReplayRunner(bundle.results), bundle.host_files(), now=bundle.taken_at)
-    except RecursionError:
+    except (RecursionError, MemoryError):  # MemoryError: Python's own parser (xen-config) nested too deep
         raise BundleError("an output of the bundle is nested too deeply to be parsed") from None

@@ -4,16 +4,16 @@ import io
 import json
 from pathlib import Path
 
-from reconciler.agent.decisions import Decision, DecisionLog
+from reconciler.agent.decisions import DecisionLog, DecisionRecord
 
 
 def test_only_changes_are_logged(tmp_path: Path) -> None:
     stream = io.StringIO()
     log = DecisionLog(tmp_path / "decisions.jsonl", stream)
-    same = Decision(node="n1", app="xapache", what="run", why="stays on n1, where it runs")
+    same = DecisionRecord(node="n1", app="xapache", what="run", why="stays on n1, where it runs")
     assert log.changed(same)
     assert not log.changed(same.model_copy())
-    assert log.changed(Decision(node="n1", app="xapache", what="stop", why="moved"))
+    assert log.changed(DecisionRecord(node="n1", app="xapache", what="stop", why="moved"))
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [line["what"] for line in lines] == ["run", "stop"]
     assert (tmp_path / "decisions.jsonl").read_text() == stream.getvalue()
@@ -23,6 +23,10 @@ def test_only_changes_are_logged(tmp_path: Path) -> None:
 
 def test_a_reason_that_only_counts_on_is_not_a_new_decision(tmp_path: Path) -> None:
     log = DecisionLog(None, io.StringIO())
-    assert log.changed(Decision(node="n2", app="a", what="run", why="n1 silent on every link for 1.1 s"))
-    assert not log.changed(Decision(node="n2", app="a", what="run", why="n1 silent on every link for 1.3 s"))
-    assert log.changed(Decision(node="n2", app="a", what="run", why="stays on n2, where it runs"))
+    assert log.changed(
+        DecisionRecord(node="n2", app="a", what="run", why="n1 silent on every link for 1.1 s")
+    )
+    assert not log.changed(
+        DecisionRecord(node="n2", app="a", what="run", why="n1 silent on every link for 1.3 s")
+    )
+    assert log.changed(DecisionRecord(node="n2", app="a", what="run", why="stays on n2, where it runs"))

@@ -164,6 +164,17 @@ def test_the_hard_stop_s_result_releases_the_lease_and_asks_for_a_pass(manifests
     assert writes and isinstance(writes[0], WriteLease) and writes[0].lease.holder is None
 
 
+def test_a_hard_stop_runs_once_per_self_fence(manifests: ManifestSet) -> None:
+    state = running_here(manifests, expires_in=0.2)
+    state, _ = step(state, Tick(sensed(0.8, 0.8)))
+    # Still seen running (an observation that cannot tell): the passes do the rest, not another
+    # hard stop at every tick.
+    state, _ = step(state, HardStopDone(APP, False, "unmount: failed", snapshot(True)))
+    state, effects = step(state, Tick(sensed(0.9, 0.9, at=0.1)))
+    assert state.decisions[APP].verdict is Verdict.SELF_FENCE
+    assert not of(effects, HardStop)
+
+
 def test_a_pass_result_updates_state(manifests: ManifestSet) -> None:
     state = replace(running_here(manifests), passing=True, restarting=frozenset({APP}))
     state, effects = step(state, PassDone("converged", "xapache/...: succeeded", snapshot(False), NOW + 3))

@@ -602,8 +602,6 @@ def converge_with(lab: Lab, files: dict[str, str]) -> None:
     lab.manifests = mine
 
 
-
-
 SPECS: list[Spec] = [
     # Fresh nodes: nothing there yet.
     Spec(

@@ -32,7 +32,15 @@ EXPECTED = "expected-plan.json"
 # The observation's time and the manifests' revision are fixed: nothing in a case depends on the clock.
 TAKEN_AT = datetime(2026, 1, 1, tzinfo=UTC)
 REVISION = Revision(content_hash="case")
-CASE_KEYS = {"description", "node", "placement", "allowDestructive", "expectStatus", "xfail"}
+CASE_KEYS = {
+    "description",
+    "node",
+    "placement",
+    "allowDestructive",
+    "allowInitialSync",
+    "expectStatus",
+    "xfail",
+}
 STATUSES = {"converged", "requeue", "refused", "failed"}
 UPDATE = os.environ.get("UPDATE_CASES") == "1"
 
@@ -47,6 +55,7 @@ class Case:
     allow_destructive: bool
     expect_status: str | None
     xfail: str | None
+    allow_initial_sync: bool = False
 
 
 def load_case(path: Path) -> Case:
@@ -64,6 +73,7 @@ def load_case(path: Path) -> Case:
         allow_destructive=bool(doc.get("allowDestructive", False)),
         expect_status=status,
         xfail=doc.get("xfail"),
+        allow_initial_sync=bool(doc.get("allowInitialSync", False)),
     )
 
 
@@ -115,7 +125,9 @@ def run_case(case: Case, act: bool = False) -> tuple[PassResult, ReplayRunner]:
         host=ReadOnlyHost(runner),
         placement=placement_source(case, manifests),
         journal=NullJournal(),
-        options=PassOptions(act=act, allow_destructive=case.allow_destructive),
+        options=PassOptions(
+            act=act, allow_destructive=case.allow_destructive, allow_initial_sync=case.allow_initial_sync
+        ),
         observed=observed,
         clock=lambda: TAKEN_AT,
     )

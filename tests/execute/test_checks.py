@@ -14,7 +14,8 @@ from reconciler.core.desired import DesiredAddress, DesiredApp, DesiredVolume, d
 from reconciler.core.plan import steps, storage_steps
 from reconciler.core.plan.model import Action, Plan, Probe
 from reconciler.execute import ActionStatus, ExecutionReport, NullJournal, execute
-from reconciler.execute.probe import Verdict, judge
+from reconciler.execute.probe import ProbeVerdict as Verdict
+from reconciler.execute.probe import judge
 from reconciler.manifest import ManifestSet
 from reconciler.observe.runner import CommandResult
 from reconciler.render.drbd import DrbdFlavour

@@ -5,7 +5,7 @@ import pytest
 
 from reconciler.core.plan.model import Expect, StdoutTest, TcpProbe
 from reconciler.execute.probe import (
-    Verdict,
+    ProbeVerdict,
     describe,
     evaluate,
     holds,
@@ -13,6 +13,9 @@ from reconciler.execute.probe import (
     pattern_problem,
     seen,
     unanswered,
+)
+from reconciler.execute.probe import (
+    ProbeVerdict as Verdict,
 )
 from reconciler.observe.runner import CommandResult, Outcome
 from tests.execute.fakes import ScriptedHost, probe
@@ -116,7 +119,10 @@ DUMP_MD = probe(
     [
         (said(Outcome.OK, 0, "version v08"), Verdict.HOLDS),
         (said(Outcome.FAILED, 255, stderr="No valid meta data found\n"), Verdict.DOES_NOT_HOLD),
-        (said(Outcome.FAILED, 255, stderr="open(/dev/x) failed: Permission denied\n"), Verdict.NO_ANSWER),
+        (
+            said(Outcome.FAILED, 255, stderr="open(/dev/x) failed: Permission denied\n"),
+            Verdict.NO_ANSWER,
+        ),
         (said(Outcome.FAILED, 10, stderr="r0.res:3: Parse error\n"), Verdict.NO_ANSWER),
         (said(Outcome.FAILED, 20), Verdict.NO_ANSWER),
         (MISSING, Verdict.NO_ANSWER),
@@ -124,7 +130,7 @@ DUMP_MD = probe(
         (ERROR, Verdict.NO_ANSWER),
     ],
 )
-def test_holds_and_fails_name_the_only_answers(given: CommandResult, verdict: Verdict) -> None:
+def test_holds_and_fails_name_the_only_answers(given: CommandResult, verdict: ProbeVerdict) -> None:
     assert judge(DUMP_MD, given) is verdict
     assert holds(DUMP_MD, given) is (verdict is Verdict.HOLDS)
 
@@ -149,13 +155,17 @@ def test_a_quiet_status_answers_only_without_stderr() -> None:
 @pytest.mark.parametrize(
     ("expect", "code", "answers"),
     [
-        (Expect.ZERO, 0, {0: Verdict.HOLDS, 1: Verdict.DOES_NOT_HOLD, 255: Verdict.DOES_NOT_HOLD}),
+        (
+            Expect.ZERO,
+            0,
+            {0: Verdict.HOLDS, 1: Verdict.DOES_NOT_HOLD, 255: Verdict.DOES_NOT_HOLD},
+        ),
         (Expect.NONZERO, 0, {0: Verdict.DOES_NOT_HOLD, 1: Verdict.HOLDS, 32: Verdict.HOLDS}),
         (Expect.NOT_CODE, 2, {0: Verdict.HOLDS, 2: Verdict.DOES_NOT_HOLD, 4: Verdict.HOLDS}),
     ],
 )
 def test_the_short_form_still_answers_for_every_status(
-    expect: Expect, code: int, answers: dict[int, Verdict]
+    expect: Expect, code: int, answers: dict[int, ProbeVerdict]
 ) -> None:
     p = probe("x", expect=expect, code=code)
     for status, verdict in answers.items():

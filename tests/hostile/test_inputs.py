@@ -117,8 +117,7 @@ def test_a_fifo_in_a_manifest_directory_is_reported_not_skipped(tmp_path: Path) 
 
 
 def test_a_character_device_manifest_is_refused(tmp_path: Path) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("making a device node needs root")
+    assert os.geteuid() == 0, "making a device node needs root (CI runs as root)"
     zero = tmp_path / "zero.yaml"
     os.mknod(zero, 0o666 | stat.S_IFCHR, os.makedev(1, 5))  # /dev/zero's numbers, our own node
     assert _codes([zero]) == ["not-a-file"]
@@ -190,6 +189,15 @@ def test_parse_reads_standard_input_and_pipes(tmp_path: Path, monkeypatch: pytes
     text = (FIXTURES / "xen" / "xl-list-four-domains.txt").read_bytes()
     code, output = _run(tmp_path, monkeypatch, "observe", "--parse", "xl-list", "-", stdin=text)
     assert code == 0 and json.loads(output)
+
+
+def test_brackets_too_deep_for_pythons_parser_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 199 brackets: under the tokenizer's limit of 200, past the parser's stack (a MemoryError).
+    (tmp_path / "domain.cfg").write_bytes(b"[" * 199 + (FIXTURES / "xen" / "xmexample1.cfg").read_bytes())
+    code, output = _run(tmp_path, monkeypatch, "observe", "--parse", "xen-config", "domain.cfg")
+    assert code == 1 and "brackets nested deeper than 64 levels" in output
 
 
 def test_json_depth_skips_strings() -> None:

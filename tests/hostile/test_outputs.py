@@ -21,8 +21,7 @@ ROOT = os.geteuid() == 0
 @pytest.fixture
 def null_device(tmp_path: Path) -> Path:
     """A character device of our own with /dev/null's numbers (1, 3): writes to it are discarded."""
-    if not ROOT:
-        pytest.skip("making a device node needs root")
+    assert ROOT, "making a device node needs root (CI runs as root)"
     path = tmp_path / "null"
     os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
     return path
@@ -200,3 +199,20 @@ def test_schema_never_replaces_a_device(
     os.rename(null_device, out / "plan.schema.json")
     code, _ = _run(tmp_path, monkeypatch, "schema", "--out", "schemas")
     assert code == 0 and _is_chr(out / "plan.schema.json")
+
+
+def test_plan_out_follows_the_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from tests.hostile.corpus import good_bundle_members, tar_gz
+
+    index, members = good_bundle_members()
+    (tmp_path / "b.tar.gz").write_bytes(tar_gz({"bundle.json": json.dumps(index).encode(), **members}))
+    (tmp_path / "target").write_text("keep")
+    (tmp_path / "link.json").symlink_to(tmp_path / "target")
+    plan = ["plan", str(MANIFESTS), "--observed", "b.tar.gz", "--node", "centos5s1"]
+    plan += ["--active", "xapache=centos5s1"]
+    code, output = _run(tmp_path, monkeypatch, *plan, "--out", "link.json")
+    assert code == 1 and "symbolic link" in output and (tmp_path / "target").read_text() == "keep"
+    code, _ = _run(tmp_path, monkeypatch, *plan, "--out", "plan.json")
+    assert code in (0, 2) and json.loads((tmp_path / "plan.json").read_text())

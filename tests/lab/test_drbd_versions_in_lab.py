@@ -136,3 +136,13 @@ def test_a_pair_upgrading_from_84_to_9_connects_and_converges(upgrading: Lab) ->
     _check_pair(upgrading, {N1: "8.4.11", N2: "9.2.8"})
     _check_parsers(upgrading, N1, "8.4")
     _check_parsers(upgrading, N2, "9")
+
+
+def test_up_refuses_a_drbd_it_cannot_simulate_before_building_anything(root: Path) -> None:
+    for value, message in (("8.2", "the lab simulates 8.3, 8.4, 9"), ("gamma=9", "no node 'gamma'")):
+        made = cli(
+            root, "up", "--id", "x" + secrets.token_hex(3), "--manifests", str(MANIFESTS), "--drbd", value
+        )
+        assert made.returncode == 1 and message in made.stderr, made.stderr
+        assert "Traceback" not in made.stderr
+    assert not root.exists() or list(root.iterdir()) == []

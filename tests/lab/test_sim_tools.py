@@ -3,7 +3,7 @@
 import pytest
 
 from reconciler.core.plan.model import FileWrite
-from reconciler.lab.sim import Crash, Crashed, CrashPoint, Fault, FaultKind, SimHost, simple_cluster
+from reconciler.lab.sim import Crash, CrashPoint, Fault, FaultKind, SimCrashed, SimHost, simple_cluster
 from reconciler.lab.sim.commands import changes_state, read
 from reconciler.lab.sim.model import GIB
 from reconciler.observe.runner import Outcome
@@ -182,7 +182,7 @@ def test_the_crash_hook_cuts_at_the_nth_state_changing_command(point: CrashPoint
     cluster.crash = Crash(at=2, point=point, node="alpha")
     run(cluster, "alpha", "lvs", "--noheadings", "-o", "lv_name", "vg0/data")  # a probe does not count
     must(cluster, "alpha", "drbdadm", "create-md", RESOURCE)
-    with pytest.raises(Crashed) as crashed:
+    with pytest.raises(SimCrashed) as crashed:
         run(cluster, "alpha", "drbdadm", "up", RESOURCE)
     assert crashed.value.argv == ("drbdadm", "up", RESOURCE)
     assert (cluster.node("alpha").drbd.resource(RESOURCE) is not None) is created

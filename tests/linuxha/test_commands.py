@@ -91,7 +91,7 @@ def test_clbuildapp_applies_app_only_and_sync_allows_its_destructive_steps(monke
     CliRunner().invoke(clbuildapp, ["-A", "xapache", "-sync", "--manifests", "manifests"])
     assert ran == [
         ["manifests", "--app", "xapache"],
-        ["manifests", "--app", "xapache", "--allow-destructive"],
+        ["manifests", "--app", "xapache", "--initial-sync"],
     ]
 
 

@@ -30,6 +30,13 @@ from reconciler.render.drbd import DrbdFlavour
 @dataclass(frozen=True)
 class Options:
     allow_destructive: bool = False
+    # Only the first build of new volumes: the initial sync (that overwrites the peer) and the
+    # mkfs of the empty device, as linuxha.net's `clbuildapp -sync` allowed; nothing else.
+    allow_initial_sync: bool = False
+
+    @property
+    def initial_build(self) -> bool:
+        return self.allow_destructive or self.allow_initial_sync
 
 
 @dataclass
@@ -206,7 +213,7 @@ def _promote(p: _AppPlan, vol: DesiredVolume, r: Resource, after: Action | None)
     if r.role is Role.PRIMARY:
         return after
     if p.has(refs.drbd(vol.resource), DriftCode.DRBD_UNINITIALISED):
-        if not p.options.allow_destructive:
+        if not p.options.initial_build:
             p.refuse(
                 f"{vol.resource} holds no good data on either node; to make this node the source of the "
                 "initial sync (overwriting the peer), apply with --allow-destructive"
@@ -255,7 +262,7 @@ def _mount(p: _AppPlan, vol: DesiredVolume, promoted: Action | None, *outer: Act
     assert fs is not None
     if not p.has(refs.fs(fs.mount_point), DriftCode.FS_NOT_MOUNTED):
         return None
-    if p.options.allow_destructive:
+    if p.options.initial_build:
         # Level-triggered: also after a crash between the initial sync and this step. Its check
         # skips it on any device that carries a signature.
         promoted = p.add(steps.mkfs(p.step, vol), promoted)

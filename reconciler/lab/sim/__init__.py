@@ -2,7 +2,7 @@
 `drbd`), their outputs (`*_report`, `reports`) and one node as a Runner and Host (`SimHost`)."""
 
 from reconciler.lab.sim.build import lab_cluster, simple_cluster
-from reconciler.lab.sim.commands import Crashed, handle, read
+from reconciler.lab.sim.commands import SimCrashed, handle, read
 from reconciler.lab.sim.host import SimHost
 from reconciler.lab.sim.state import Cluster, Crash, CrashPoint, Fault, FaultKind, SimLink
 
@@ -10,9 +10,9 @@ __all__ = [
     "Cluster",
     "Crash",
     "CrashPoint",
-    "Crashed",
     "Fault",
     "FaultKind",
+    "SimCrashed",
     "SimHost",
     "SimLink",
     "handle",

@@ -6,7 +6,7 @@ cluster's state. A program the lab does not know is MISSING, as on a host withou
 it does not implement fail, never succeed silently.
 
 Before a command runs, injected faults are applied (`Fault`: fail or hang N times) and the crash
-hook is counted (`Crash`: raise `Crashed` at the N-th state-changing command, before or after it
+hook is counted (`Crash`: raise `SimCrashed` at the N-th state-changing command, before or after it
 takes effect). File reads, file writes and TCP connections go through the same faults, with the
 argv ("<read>", path), ("<write>", path) and ("<tcp>", address, port).
 """
@@ -80,7 +80,7 @@ READ_ONLY: tuple[tuple[str, ...], ...] = (
 )
 
 
-class Crashed(Exception):
+class SimCrashed(Exception):
     """The crash hook fired: the caller dies here, as an agent killed mid-plan would."""
 
     def __init__(self, node: str, argv: Sequence[str], point: CrashPoint) -> None:
@@ -129,7 +129,7 @@ def _powered_off(argv: tuple[str, ...], node: str) -> CommandResult:
 def handle(
     cluster: Cluster, node: str, argv: Sequence[str], timeout: float = DEFAULT_TIMEOUT
 ) -> CommandResult:
-    """Run `argv` on `node`. Raises `Crashed` when the crash hook fires."""
+    """Run `argv` on `node`. Raises `SimCrashed` when the crash hook fires."""
     args = tuple(argv)
     host = cluster.node(node)
     if not host.powered:
@@ -143,12 +143,12 @@ def handle(
     action = changes_state(args)
     crash = _crash_due(cluster, node) if action else None
     if crash is not None and crash.point is CrashPoint.BEFORE:
-        raise Crashed(node, args, crash.point)
+        raise SimCrashed(node, args, crash.point)
     result = tool(cluster, host, args, timeout)
     if action:
         cluster.actions.append(f"{node}: {' '.join(args)} -> {result.returncode}")
     if crash is not None:
-        raise Crashed(node, args, crash.point)
+        raise SimCrashed(node, args, crash.point)
     return result
 
 
@@ -205,7 +205,7 @@ def write(cluster: Cluster, node: str, request: FileWrite) -> bool:
         raise OSError(errno.EIO, fault.stderr, request.path)
     crash = _crash_due(cluster, node)
     if crash is not None and crash.point is CrashPoint.BEFORE:
-        raise Crashed(node, argv, crash.point)
+        raise SimCrashed(node, argv, crash.point)
     parent = posixpath.dirname(request.path) or "/"
     if parent not in host.directories:
         raise FileNotFoundError(errno.ENOENT, "No such file or directory", request.path)
@@ -215,7 +215,7 @@ def write(cluster: Cluster, node: str, request: FileWrite) -> bool:
     host.files[request.path] = request.content
     cluster.actions.append(f"{node}: {WRITE} {request.path} -> {0 if changed else 'unchanged'}")
     if crash is not None:
-        raise Crashed(node, argv, crash.point)
+        raise SimCrashed(node, argv, crash.point)
     return changed
 
 

@@ -48,7 +48,7 @@ class SimHost:
             cluster = Cluster.load(self.root)
             try:
                 yield cluster
-            except commands.Crashed:
+            except commands.SimCrashed:
                 cluster.save(self.root)  # the command took effect before the caller died
                 raise
             cluster.save(self.root)

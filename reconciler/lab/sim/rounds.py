@@ -13,7 +13,7 @@ from reconciler.core.plan.model import Revision
 from reconciler.core.reconcile import PassContext, PassOptions, PassResult, PassStatus, reconcile
 from reconciler.execute import ExecutionSettings, NullJournal
 from reconciler.lab.sim.build import lab_cluster
-from reconciler.lab.sim.commands import Crashed
+from reconciler.lab.sim.commands import SimCrashed
 from reconciler.lab.sim.host import SimHost
 from reconciler.lab.sim.model import GIB
 from reconciler.lab.sim.state import Cluster
@@ -87,7 +87,7 @@ def apply_once(
 ) -> RoundStep:
     try:
         result = reconcile(sim_context(cluster, manifests, node, active, act=True, destructive=destructive))
-    except Crashed:
+    except SimCrashed:
         return RoundStep(node, None, crashed=True)  # the agent died mid-plan: the next round resumes
     return RoundStep(node, result)
 

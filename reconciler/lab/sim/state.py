@@ -61,7 +61,7 @@ class CrashPoint(StrEnum):
 
 
 class Crash(SimModel):
-    """Raise `Crashed` at the `at`-th state-changing command (counted from when it was set)."""
+    """Raise `SimCrashed` at the `at`-th state-changing command (counted from when it was set)."""
 
     at: int
     point: CrashPoint = CrashPoint.AFTER
