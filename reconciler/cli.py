@@ -15,7 +15,7 @@ import click
 
 from reconciler import __version__
 from reconciler.commands import agent, applying, manifests, observing, reconciling
-from reconciler.commands.common import EXIT_ERROR
+from reconciler.commands.common import EXIT_ERROR, Command, usage_exits_1
 from reconciler.inputs import InputError
 from reconciler.lab.commands import lab as lab_group
 from reconciler.lab.simulate import simulate_command
@@ -26,23 +26,14 @@ _PACKAGE = Path(__file__).resolve().parent
 _PASSED_ON = (click.ClickException, click.exceptions.Exit, click.Abort, BrokenPipeError)
 
 
-class ReconcilerGroup(click.Group):
+class ReconcilerGroup(Command, click.Group):
     """The top group: usage errors exit 1; an unexpected exception is one line, not a traceback."""
-
-    def make_context(
-        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
-    ) -> click.Context:
-        try:
-            return super().make_context(info_name, args, parent, **extra)
-        except click.UsageError as err:
-            _exit_1(err)
-            raise
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.UsageError as err:
-            _exit_1(err)
+            usage_exits_1(err)
             raise
         except _PASSED_ON:
             raise
@@ -54,11 +45,6 @@ class ReconcilerGroup(click.Group):
                 raise
             click.echo(last_resort(err, ctx.invoked_subcommand), err=True)
             sys.exit(EXIT_ERROR)
-
-
-def _exit_1(err: click.UsageError) -> None:
-    # exit_code is a class attribute of click's exceptions; this one instance exits 1 instead of 2.
-    vars(err)["exit_code"] = EXIT_ERROR
 
 
 def last_resort(err: BaseException, command: str | None) -> str:

@@ -93,10 +93,25 @@ class DesiredApp(Frozen):
     readiness: TcpMonitor | PingMonitor | None
 
 
+class DesiredLink(Frozen):
+    """The node's own address on one cluster network, on the interface the Cluster names."""
+
+    network: str
+    interface: str
+    address: IPv4Address | IPv6Address
+    prefix: int
+    declared_at: str
+
+    @property
+    def cidr(self) -> str:
+        return f"{self.address}/{self.prefix}"
+
+
 class DesiredNode(Frozen):
     node: str
     flavour: DrbdFlavour
     apps: tuple[DesiredApp, ...]
+    links: tuple[DesiredLink, ...] = ()
 
 
 class PlacementError(ValueError):
@@ -138,7 +153,30 @@ def desired_node(
         )
         for app in manifests.applications
     )
-    return DesiredNode(node=node, flavour=flavour, apps=apps)
+    return DesiredNode(node=node, flavour=flavour, apps=apps, links=_links(manifests, node))
+
+
+def _links(manifests: ManifestSet, node: str) -> tuple[DesiredLink, ...]:
+    cluster = manifests.cluster
+    spec = cluster.document.spec
+    index = next(i for i, n in enumerate(spec.nodes) if n.name == node)
+    links = []
+    for net in spec.networks:
+        address = spec.nodes[index].addresses.get(net.name)
+        interface = net.interfaces.get(node)
+        if address is None or interface is None:
+            continue  # the manifest checks refuse this; nothing to compare
+        where = cluster.source.locate(("spec", "nodes", index, "addresses", net.name))
+        links.append(
+            DesiredLink(
+                network=net.name,
+                interface=interface,
+                address=address,
+                prefix=net.subnet.prefixlen,
+                declared_at=f"{where.file}:{where.line}",
+            )
+        )
+    return tuple(links)
 
 
 def _desired_app(

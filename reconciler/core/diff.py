@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from reconciler.core import refs
 from reconciler.core.desired import DesiredNode
 from reconciler.core.diff_base import AppDiff, Path, Probed
+from reconciler.core.diff_node import node_drift
 from reconciler.core.diff_services import domain_drift, interfaces_drift, mounts_drift
 from reconciler.core.diff_storage import drbd_drift, lvm_drift
 from reconciler.core.drift import Drift, DriftCode, Severity
@@ -24,6 +25,7 @@ def diff(desired: DesiredNode, observed: Observed, probed: Probed) -> list[Drift
     drift: list[Drift] = []
     for app in desired.apps:
         drift.extend(_app_drift(AppDiff(app, observed, probed, failed)))
+    drift.extend(node_drift(desired, observed))
     for section, unknown in observed.surprises():
         drift.append(
             Drift(

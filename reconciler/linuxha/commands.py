@@ -19,6 +19,7 @@ import click
 from reconciler.agent.control import Request
 from reconciler.commands.agent import ask
 from reconciler.commands.applying import apply_command
+from reconciler.commands.common import Command
 from reconciler.render.clstat import ClstatRow, ClstatSection, ClstatTable, clstat_row, render_clstat_table
 
 NOT_AVAILABLE = "N/A"
@@ -67,7 +68,7 @@ def render_clstat(status: dict[str, Any], now: datetime) -> str:
     )
 
 
-@click.command("clstat")
+@click.command("clstat", cls=Command)
 def clstat() -> None:
     """The cluster, its nodes and applications, in linuxha.net's clstat layout."""
     click.echo(render_clstat(_ask("status"), datetime.now(UTC)))
@@ -76,21 +77,21 @@ def clstat() -> None:
 app_option = click.option("-A", "app", required=True, metavar="APP", help="The application.")
 
 
-@click.command("clstartapp")
+@click.command("clstartapp", cls=Command)
 @app_option
 def clstartapp(app: str) -> None:
     """Start APP where the manifests place it (`reconciler start APP`)."""
     click.echo(_ask("start", app)["message"])
 
 
-@click.command("clhaltapp")
+@click.command("clhaltapp", cls=Command)
 @app_option
 def clhaltapp(app: str) -> None:
     """Stop APP on both nodes (`reconciler stop APP`); `clstartapp` starts it again."""
     click.echo(_ask("stop", app)["message"])
 
 
-@click.command("clbuildapp")
+@click.command("clbuildapp", cls=Command)
 @app_option
 @click.option(
     "-sync",

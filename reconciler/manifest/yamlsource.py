@@ -15,6 +15,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.composer import Composer, ComposerError
 from ruamel.yaml.constructor import ConstructorError, DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.scanner import ScannerError
 
 from reconciler.inputs import MANIFEST_BYTES, YAML_DEPTH, InputError, decode_utf8, read_regular
 from reconciler.manifest.diagnostics import Diagnostic, Position
@@ -110,7 +111,7 @@ def read_file(path: Path, display: str, limit: int = MANIFEST_BYTES) -> ReadResu
         return result
     result.lines = text.splitlines()
     try:
-        trees = list(_yaml().load_all(text))
+        trees = _load_all(text)
     except MarkedYAMLError as err:
         result.diagnostics.append(_yaml_error(display, err))
         return result
@@ -120,7 +121,44 @@ def read_file(path: Path, display: str, limit: int = MANIFEST_BYTES) -> ReadResu
     for index, tree in enumerate(trees):
         if tree is not None:  # None: an empty document, e.g. after a trailing '---'
             _add_document(result, display, index, tree)
+    if not result.documents and not result.diagnostics:
+        where = Position(file=display, line=1, column=1)
+        result.diagnostics.append(
+            Diagnostic(
+                position=where,
+                code="empty-file",
+                message="the file holds no manifest document",
+                hint="remove it, or write a Cluster or Application document in it",
+            )
+        )
     return result
+
+
+def _load_all(text: str) -> list[Any]:
+    """The documents of `text`. A tab after a mapping's colon is white space in YAML, but
+    ruamel's scanner refuses it: such a tab is read as a space (same line and column) and the
+    text parsed again, once per such tab."""
+    lines = text.split("\n")
+    for _ in range(text.count("\t") + 1):
+        try:
+            return list(_yaml().load_all("\n".join(lines)))
+        except ScannerError as err:
+            mark = err.problem_mark
+            if (
+                mark is None
+                or "'\\t'" not in str(err.problem)
+                or not _after_colon(lines, mark.line, mark.column)
+            ):
+                raise
+            line = lines[mark.line]
+            lines[mark.line] = line[: mark.column] + " " + line[mark.column + 1 :]
+    raise AssertionError("unreachable: each retry removes one tab")
+
+
+def _after_colon(lines: list[str], line: int, column: int) -> bool:
+    if line >= len(lines) or column >= len(lines[line]) or lines[line][column] != "\t":
+        return False
+    return lines[line][:column].rstrip(" \t").endswith(":")
 
 
 def _add_document(result: ReadResult, display: str, index: int, tree: Any) -> None:

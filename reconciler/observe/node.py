@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from pydantic import ValidationError
 
+from reconciler.inputs import InputError, check_json_depth
 from reconciler.observe.drbd.proc import parse_proc_drbd_80, parse_proc_drbd_83, parse_proc_drbd_84
 from reconciler.observe.drbd.status_json import parse_status_json
 from reconciler.observe.errors import ParseError
@@ -63,10 +64,13 @@ class _Failed(Exception):
 def _parsed(section: Section, result: CommandResult, parser: Callable[[str], T]) -> T:
     if not result.ok:
         raise _Failed(ToolError.of(section, result))
+    command = " ".join(result.argv)
     try:
+        # Parsers of nested formats recurse per level: what no tool prints is refused first.
+        check_json_depth(result.stdout, f"the output of '{command}'", what="brackets")
         return parser(result.stdout)
-    except ParseError as err:
-        message = f"output of '{' '.join(result.argv)}' not understood: {err}"
+    except (ParseError, InputError) as err:
+        message = f"output of '{command}' not understood: {err}"
         raise _Failed(ToolError.of(section, result, message)) from err
 
 

@@ -81,7 +81,7 @@ def test_clstat_without_an_agent_is_a_clear_error(monkeypatch: Any, tmp_path: An
 
 def test_clbuildapp_needs_an_application() -> None:
     result = CliRunner().invoke(clbuildapp, [])
-    assert result.exit_code == 2 and "-A" in result.output
+    assert result.exit_code == 1 and "-A" in result.output
 
 
 def test_clbuildapp_applies_app_only_and_sync_allows_its_destructive_steps(monkeypatch: Any) -> None:

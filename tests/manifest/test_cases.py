@@ -40,11 +40,9 @@ def _expected(paths: list[Path]) -> tuple[Counter[tuple[str, int, str]], dict[tu
 
 
 BAD = sorted(p for p in (CASES / "bad").iterdir() if p.suffix == ".yaml" or p.is_dir())
-# Cases whose rule lives in a module not yet changed for it (yamlsource.py, loader.py): expected to
-# fail until it is; strict, so the day it passes the entry must go.
-PENDING = {
-    "file-empty": "a file without documents is not yet reported (loader.py: proposed code empty-file)",
-}
+# Cases whose rule is not built yet: expected to fail until it is; strict, so the day it passes the
+# entry must go.
+PENDING: dict[str, str] = {}
 
 
 def _bad_param(case: Path) -> object:
@@ -99,7 +97,6 @@ def test_every_error_of_every_file_is_reported_at_once() -> None:
     assert {Path(d.position.file).name for d in caught.value.diagnostics} == {f.name for f in files}
 
 
-@pytest.mark.xfail(strict=True, reason="yamlsource.py refuses a tab after a colon (legal YAML)")
 def test_a_tab_after_a_colon_is_accepted() -> None:
     manifests = load_manifests([BASE_CLUSTER, CASES / "tabs" / "tab-after-colon.yaml"])
     app = manifests.application("tabbed")

@@ -137,3 +137,17 @@ def test_old_iproute2_without_json_falls_back_to_the_text_format() -> None:
 def test_an_absent_section_without_its_error_is_refused() -> None:
     with pytest.raises(ValidationError, match="absent without an error"):
         Observed(node="n", taken_at=datetime.now(UTC))
+
+
+def test_output_nested_deeper_than_any_tool_prints_costs_its_section_only() -> None:
+    """A live tool output that would make a parser recurse past the stack is that section's
+    failure, never the end of the observation (or of the agent that observes)."""
+    from reconciler.observe.node import IP_ADDR_JSON
+    from reconciler.observe.runner import CommandResult, Outcome, ReplayRunner
+    from reconciler.observe.state import Section
+
+    deep = "[" * 100_000 + "]" * 100_000
+    runner = ReplayRunner([CommandResult(argv=IP_ADDR_JSON, outcome=Outcome.OK, returncode=0, stdout=deep)])
+    observed = observe_node(runner)
+    failed = {e.section: e for e in observed.errors}
+    assert Section.INTERFACES in failed and "nest" in failed[Section.INTERFACES].message
