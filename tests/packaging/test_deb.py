@@ -43,9 +43,7 @@ def _unavailable() -> str | None:
 def deb() -> Path:
     reason = _unavailable()
     if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        pytest.fail(reason)  # `make test` installs the build tools: their absence is a failure
     started = time.monotonic()
     proc = subprocess.run(
         [str(REPO / "scripts" / "build-deb"), sys.executable],
@@ -216,7 +214,6 @@ def test_the_commands_use_the_bundled_libraries(unpacked: Path) -> None:
     assert proc.stdout.startswith("2.") and str(unpacked / VENDOR) in proc.stdout
 
 
-@pytest.mark.skipif(shutil.which("apt-get") is None, reason="no apt-get")
 def test_apt_would_install_it_on_this_debian(deb: Path) -> None:
     """apt-get's simulation (-s): every Depends resolves from this machine's archives; nothing changes."""
     proc = subprocess.run(

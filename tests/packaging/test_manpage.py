@@ -1,6 +1,5 @@
 """The man pages are click's help as roff: every program, every subcommand, every option."""
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -58,7 +57,6 @@ def test_write_pages_writes_every_page(tmp_path: Path) -> None:
     assert len(list((tmp_path / "again").glob("*.1"))) == 5
 
 
-@pytest.mark.skipif(shutil.which("groff") is None, reason="groff is not installed")
 def test_groff_reads_every_page_without_a_warning(tmp_path: Path) -> None:
     for path in manpage.write_pages(tmp_path, "2026-01-01"):
         proc = subprocess.run(
