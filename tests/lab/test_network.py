@@ -62,6 +62,17 @@ def reaches(lab: Lab, node: str, network: str) -> bool:
     return ping(lab.runner, lab.node(node).namespace, peer_address(node, network))
 
 
+def comes_back(lab: Lab, node: str, network: str, within: float = 10.0) -> bool:
+    """Pings until one gets through, for at most `within` seconds: after a cut or a loss is lifted,
+    the first ping may still wait on neighbour discovery, which the cut let lapse."""
+    deadline = time.monotonic() + within
+    while not reaches(lab, node, network):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
 def holder_pids(lab: Lab) -> list[int]:
     return [r.holder_pid for r in lab.inventory.nodes if r.holder_pid is not None]
 

@@ -29,6 +29,7 @@ from tests.lab.test_network import (
     N2,
     RUNNER,
     assert_nothing_left,
+    comes_back,
     holder_pids,
     peer_address,
     reaches,
@@ -119,7 +120,7 @@ def test_a_partition_is_cut_at_the_switch_and_the_nodes_keep_their_carrier(lab: 
     assert ports[(NETWORK, N1)].state == "disabled" and ports[(NETWORK, N1)].carrier
     assert ports[("public", N1)].state == "forwarding"
     labs.heal(lab, NETWORK)
-    assert reaches(lab, N1, NETWORK) and reaches(lab, N2, NETWORK)
+    assert comes_back(lab, N1, NETWORK) and comes_back(lab, N2, NETWORK)
 
 
 def test_a_one_way_partition_drops_only_what_the_node_sends(lab: Lab) -> None:
@@ -157,9 +158,9 @@ def _has_netem() -> bool:
 def test_loss_and_delay_on_a_link(lab: Lab) -> None:
     faults.link_fault(lab, N2, NETWORK, 100.0, 0.0, 0.0)
     assert not reaches(lab, N1, NETWORK)  # what goes toward N2 is lost
-    assert reaches(lab, N1, "public")
+    assert comes_back(lab, N1, "public")
     assert faults.clear_link_faults(lab, N2, None) == 1
-    assert reaches(lab, N1, NETWORK)
+    assert comes_back(lab, N1, NETWORK)
     if _has_netem():
         faults.link_fault(lab, N2, NETWORK, 0.0, 50.0, 0.0)
         assert 45 <= _rtt_ms(lab, N1, NETWORK) <= 200
@@ -170,7 +171,7 @@ def test_loss_and_delay_on_a_link(lab: Lab) -> None:
         with pytest.raises(LabError, match="no netem"):
             faults.link_fault(lab, N2, NETWORK, 5.0, 50.0, 10.0)
         assert load_inventory(lab.dir).link_faults == []
-        assert reaches(lab, N1, NETWORK)
+        assert comes_back(lab, N1, NETWORK)
 
 
 def test_a_power_off_leaves_the_survivors_carrier_up(lab: Lab) -> None:
@@ -179,16 +180,16 @@ def test_a_power_off_leaves_the_survivors_carrier_up(lab: Lab) -> None:
     assert carriers(lab, N1) == {net: True for net in INTERFACES}
     assert not any(reaches(lab, N1, net) for net in INTERFACES)
     nodes.start(lab, N2)
-    assert all(reaches(lab, n, net) for n in (N1, N2) for net in INTERFACES)
+    assert all(comes_back(lab, n, net) for n in (N1, N2) for net in INTERFACES)
 
 
 def test_a_partition_holds_across_a_power_cycle(lab: Lab) -> None:
     labs.partition(lab, NETWORK)
     nodes.kill(lab, N1)
     nodes.start(lab, N1)
-    assert not reaches(lab, N1, NETWORK) and reaches(lab, N1, "public")
+    assert not reaches(lab, N1, NETWORK) and comes_back(lab, N1, "public")
     labs.heal(lab)
-    assert reaches(lab, N1, NETWORK)
+    assert comes_back(lab, N1, NETWORK)
 
 
 def test_status_shows_the_server_the_replication_and_the_switch(lab: Lab, root: Path) -> None:
@@ -221,7 +222,7 @@ def test_cli_partition_from_and_fault_net(lab: Lab, root: Path) -> None:
     assert code == 0 and f"armed: {NETWORK} toward {N1}: loss 100%" in out
     assert not reaches(lab, N2, NETWORK)
     assert cli(root, "fault", "net", N1, "--clear") == (0, "cleared 1 link fault(s)\n")
-    assert reaches(lab, N2, NETWORK)
+    assert comes_back(lab, N2, NETWORK)
     code, out = cli(root, "fault", "net", N1, "--loss", "lots")
     assert code == 1 and "give a percentage" in out
 
